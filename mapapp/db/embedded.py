@@ -1,0 +1,201 @@
+"""The local PostgreSQL + PostGIS + pgRouting cluster that mapapp runs when no DATABASE_URL is set.
+
+It lives in MAPAPP_HOME (default ./var): data in pgdata/, a Unix socket in run/ (no TCP port),
+the server log in log/. PostgreSQL refuses to run as root, so when we are root the server runs
+as the unprivileged system user ``mapapp-db``.
+"""
+from __future__ import annotations
+
+import re
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DB_USER = "mapapp"
+DB_NAME = "mapapp"
+SYSTEM_USER = "mapapp-db"
+PORT = 5432  # only names the socket file; the server listens on no TCP address
+PG_VERSION = "15"
+
+
+class EmbeddedError(RuntimeError):
+    """A problem with the local cluster that a person can fix; the message says how."""
+
+
+def _bindir() -> Path:
+    candidates = [Path(f"/usr/lib/postgresql/{PG_VERSION}/bin")]
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        if out.returncode == 0:
+            candidates.append(Path(out.stdout.strip()))
+    for c in candidates:
+        if (c / "pg_ctl").exists() and (c / "initdb").exists():
+            return c
+    raise EmbeddedError(
+        "PostgreSQL 15 server programs not found. Install them with:\n"
+        "  sudo apt-get install -y postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting"
+    )
+
+
+def _check_extensions_installed() -> None:
+    share = Path(f"/usr/share/postgresql/{PG_VERSION}/extension")
+    missing = [pkg for ext, pkg in (("postgis", "postgresql-15-postgis-3"),
+                                     ("pgrouting", "postgresql-15-pgrouting"))
+               if not (share / f"{ext}.control").exists()]
+    if missing:
+        raise EmbeddedError("PostGIS/pgRouting are not installed. Run:\n"
+                            f"  sudo apt-get install -y {' '.join(missing)}")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    home: Path
+
+    @property
+    def datadir(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def socketdir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def logfile(self) -> Path:
+        return self.home / "log" / "postgresql.log"
+
+    def url(self, dbname: str = DB_NAME) -> str:
+        return f"postgresql+psycopg://{DB_USER}@/{dbname}?host={self.socketdir}&port={PORT}"
+
+    # --- running commands as the server's user ------------------------------------------
+    def _as_server_user(self, argv: list[str]) -> list[str]:
+        if os.geteuid() != 0:
+            return argv
+        return ["runuser", "-u", SYSTEM_USER, "--", *argv]
+
+    def _run(self, argv: list[str], check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(self._as_server_user(argv), capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise EmbeddedError(f"{' '.join(argv[:2])} failed:\n{proc.stderr or proc.stdout}")
+        return proc
+
+    def _ensure_system_user(self) -> None:
+        if os.geteuid() != 0:
+            return
+        try:
+            pwd.getpwnam(SYSTEM_USER)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                            SYSTEM_USER], check=True)
+        owner = pwd.getpwnam(SYSTEM_USER)
+        for d in (self.datadir, self.socketdir, self.logfile.parent):
+            d.mkdir(parents=True, exist_ok=True)
+            os.chown(d, owner.pw_uid, owner.pw_gid)
+        # the server user must be able to reach MAPAPP_HOME through its parents
+        for parent in [self.home, *self.home.parents]:
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(parent, mode | 0o001)
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def initialised(self) -> bool:
+        return (self.datadir / "PG_VERSION").exists()
+
+    def init(self) -> bool:
+        """Create the cluster if it does not exist. Returns True when it was created."""
+        _check_extensions_installed()
+        if self.initialised():
+            return False
+        bindir = _bindir()
+        self.home.mkdir(parents=True, exist_ok=True)
+        for d in (self.datadir, self.socketdir, self.logfile.parent):
+            d.mkdir(parents=True, exist_ok=True)
+            os.chmod(d, 0o700)
+        self._ensure_system_user()
+        self._run([str(bindir / "initdb"), "-D", str(self.datadir), "-U", DB_USER,
+                   "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
+        conf = self.datadir / "postgresql.conf"
+        with open(conf, "a") as f:
+            f.write(
+                "\n# mapapp embedded cluster: Unix socket only\n"
+                "listen_addresses = ''\n"
+                f"unix_socket_directories = '{self.socketdir}'\n"
+                "unix_socket_permissions = 0700\n"
+                "shared_buffers = 256MB\n"
+                "work_mem = 32MB\n"
+                "maintenance_work_mem = 256MB\n"
+                "fsync = on\n"
+                "max_connections = 50\n"
+            )
+        (self.datadir / "pg_hba.conf").write_text(
+            "# mapapp embedded cluster: local socket only; the socket directory is 0700\n"
+            "local all all trust\n"
+        )
+        return True
+
+    def running(self) -> bool:
+        if not self.initialised():
+            return False
+        proc = self._run([str(_bindir() / "pg_ctl"), "status", "-D", str(self.datadir)], check=False)
+        return proc.returncode == 0
+
+    def start(self) -> bool:
+        """Initialise if needed and start. Returns True when it was started by this call."""
+        self.init()
+        self._ensure_system_user()
+        if self.running():
+            return False
+        self._run([str(_bindir() / "pg_ctl"), "start", "-D", str(self.datadir), "-w", "-t", "60",
+                   "-l", str(self.logfile), "-o", f"-p {PORT}"])
+        self._create_database(DB_NAME)
+        return True
+
+    def stop(self) -> bool:
+        if not self.running():
+            return False
+        self._run([str(_bindir() / "pg_ctl"), "stop", "-D", str(self.datadir), "-m", "fast", "-w"])
+        return True
+
+    def status(self) -> dict:
+        return {"home": str(self.home), "initialised": self.initialised(),
+                "running": self.running(), "socket": str(self.socketdir), "url": self.url()}
+
+    def _psql(self, sql: str, dbname: str = "postgres") -> str:
+        psql = str(_bindir() / "psql")
+        proc = self._run([psql, "-h", str(self.socketdir), "-p", str(PORT), "-U", DB_USER,
+                          "-d", dbname, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        return proc.stdout.strip()
+
+    def _create_database(self, name: str) -> None:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+            raise EmbeddedError(f"invalid database name {name!r}")
+        for _ in range(50):
+            if (self.socketdir / f".s.PGSQL.{PORT}").exists():
+                break
+            time.sleep(0.1)
+        exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+        if not exists:
+            self._psql(f'CREATE DATABASE "{name}"')
+
+
+def cluster(home: Path) -> Cluster:
+    return Cluster(Path(home).resolve())
+
+def create_database(home: Path, name: str) -> str:
+    """Create (if missing) a database in the running local cluster and return its URL."""
+    c = cluster(home)
+    c.start()
+    c._create_database(name)
+    return c.url(name)
+
+
+def drop_database(home: Path, name: str) -> None:
+    c = cluster(home)
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) or name == DB_NAME:
+        raise EmbeddedError(f"refusing to drop database {name!r}")
+    c._psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+

@@ -1,0 +1,157 @@
+"""GeoAlchemy2 models. Geometries are stored in SRID 4326 with GiST indexes (GeoAlchemy2 adds them)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint, func, text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 4326
+ADMIN_LEVELS = ("district", "street", "community")
+PLAN_STATUSES = ("draft", "published", "archived")
+INCIDENT_STATUSES = ("reported", "registered", "dispatched", "in_progress", "handled", "closed",
+                     "voided")
+ROLES = ("viewer", "dispatcher", "planner", "patrol_lead", "admin")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AdminArea(Base):
+    """district -> street/township -> community."""
+    __tablename__ = "admin_areas"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("admin_areas.id", ondelete="RESTRICT"))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (CheckConstraint(_in("level", ADMIN_LEVELS), name="admin_level_valid"),)
+
+
+class GridPlan(Base):
+    __tablename__ = "grid_plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), server_default="draft")
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(_in("status", PLAN_STATUSES), name="plan_status_valid"),
+        Index("one_published_plan", "status", unique=True,
+              postgresql_where=text("status = 'published'")),
+    )
+
+
+class Grid(Base):
+    """A management grid with its 一格多元 team (names optional)."""
+    __tablename__ = "grids"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("grid_plans.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("admin_areas.id"))
+    grid_head: Mapped[str | None] = mapped_column(String(100))
+    police_officer: Mapped[str | None] = mapped_column(String(100))
+    assistant: Mapped[str | None] = mapped_column(String(100))
+    supervisor: Mapped[str | None] = mapped_column(String(100))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (UniqueConstraint("plan_id", "code", name="grid_code_unique_in_plan"),)
+
+
+class BaseUnit(Base):
+    """A building or address with households and population; grid workload derives from these."""
+    __tablename__ = "base_units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), server_default="building")
+    name: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    households: Mapped[int] = mapped_column(Integer, server_default="0")
+    population: Mapped[int] = mapped_column(Integer, server_default="0")
+    estimated: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    source: Mapped[str | None] = mapped_column(String(200))
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (
+        CheckConstraint("kind IN ('building', 'address')", name="base_unit_kind_valid"),
+        CheckConstraint("households >= 0 AND population >= 0", name="base_unit_counts_nonnegative"),
+    )
+
+
+class Incident(Base):
+    """grid_id/community_id/assign_flag are set from the location by a trigger on insert."""
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(16), server_default="reported")
+    priority: Mapped[str] = mapped_column(String(16), server_default="normal")
+    source: Mapped[str | None] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
+    weight: Mapped[float | None] = mapped_column(Float)
+    count: Mapped[int | None] = mapped_column(Integer)
+    simulated: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id", ondelete="SET NULL"), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("admin_areas.id"), index=True)
+    assign_flag: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (
+        CheckConstraint(_in("status", INCIDENT_STATUSES), name="incident_status_valid"),
+        CheckConstraint("priority IN ('normal', 'high', 'urgent')", name="incident_priority_valid"),
+        CheckConstraint("assign_flag IS NULL OR assign_flag IN ('boundary', 'outside')",
+                        name="incident_assign_flag_valid"),
+    )
+
+
+class KeyPlace(Base):
+    """重点场所."""
+    __tablename__ = "key_places"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+
+
+class Street(Base):
+    """Street segment; source/target are filled by pgr_createTopology for routing."""
+    __tablename__ = "streets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    street_class: Mapped[str | None] = mapped_column("class", String(64))
+    length_m: Mapped[float] = mapped_column(Float)
+    oneway: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    source: Mapped[int | None] = mapped_column(Integer, index=True)
+    target: Mapped[int | None] = mapped_column(Integer, index=True)
+    geom = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=True), nullable=False)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="user_role_valid"),)
+
+
+class ApiToken(Base):
+    """Only a SHA-256 of the token is stored; the token itself is shown once."""
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, server_default="false")

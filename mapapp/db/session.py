@@ -1,0 +1,67 @@
+"""Engine and session factory; one transaction per unit of work."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Iterator
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, Engine
+
+from mapapp.settings import Settings
+
+MIN_POSTGIS = (3, 1)
+
+
+class DatabaseError(RuntimeError):
+    """The database is missing, unreachable or lacks what mapapp needs; the message says what."""
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL when set, otherwise the embedded cluster (started on demand)."""
+    if settings.database_url:
+        url = settings.database_url
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+    from mapapp.db.embedded import cluster
+
+    c = cluster(settings.home)
+    c.start()
+    return c.url()
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
+    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, future=True)
+
+
+def get_engine(settings: Settings) -> Engine:
+    return _engine(database_url(settings))
+
+
+def check_postgis(engine: Engine) -> dict:
+    """Return server versions; raise DatabaseError naming what is missing."""
+    try:
+        with engine.connect() as conn:
+            pg = conn.execute(text("SHOW server_version")).scalar_one()
+            exts = dict(conn.execute(text("SELECT name, installed_version FROM pg_available_extensions "
+                                          "WHERE name IN ('postgis', 'pgrouting')")).all())
+    except Exception as exc:  # noqa: BLE001 - reported to a person
+        raise DatabaseError(f"cannot connect to the database: {exc}") from exc
+    if "postgis" not in exts:
+        raise DatabaseError("PostGIS is not available on this server: install PostGIS >= 3.1 "
+                            "(Debian: apt-get install postgresql-15-postgis-3)")
+    version = exts["postgis"]
+    if version:
+        major_minor = tuple(int(p) for p in version.split(".")[:2])
+        if major_minor < MIN_POSTGIS:
+            raise DatabaseError(f"PostGIS {version} is too old: mapapp needs PostGIS >= 3.1")
+    return {"postgresql": pg, "postgis": version, "pgrouting": exts.get("pgrouting")}
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction: commits when the block ends, rolls back everything on any error."""
+    with engine.begin() as conn:
+        yield conn

@@ -1,0 +1,41 @@
+"""One frozen Settings object read from the environment."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    home: Path = Path("var")
+    port: int = 5000
+    tiles: str | None = None
+    tiles_attribution: str | None = None
+    locale: str = "zh"
+    secret_key: str | None = None
+    public_read: bool = False
+    taxonomy_path: Path | None = None
+    testing: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        port = env.get("MAPAPP_PORT", "5000")
+        if not port.isdigit():
+            raise ValueError(f"MAPAPP_PORT must be a port number, got {port!r}")
+        values = dict(
+            database_url=env.get("DATABASE_URL") or None,
+            home=Path(env.get("MAPAPP_HOME", "var")).resolve(),
+            port=int(port),
+            tiles=env.get("MAPAPP_TILES") or None,
+            tiles_attribution=env.get("MAPAPP_TILES_ATTRIBUTION") or None,
+            locale=env.get("MAPAPP_LOCALE", "zh"),
+            secret_key=env.get("SECRET_KEY") or None,
+            public_read=env.get("MAPAPP_PUBLIC_READ", "").lower() in ("1", "true", "yes", "on"),
+            taxonomy_path=Path(env["MAPAPP_TAXONOMY"]) if env.get("MAPAPP_TAXONOMY") else None,
+        )
+        values.update(overrides)
+        return cls(**values)
