@@ -1,0 +1,83 @@
+"""Users and API tokens. Passwords are stored as werkzeug scrypt hashes, tokens as SHA-256."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from mapapp.db.models import ROLES
+from mapapp.errors import UserError
+
+_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,100}")
+MIN_PASSWORD = 8
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(conn: Connection, name: str, role: str, password: str) -> int:
+    if not _NAME.fullmatch(name):
+        raise UserError("user name may hold letters, digits and _ . @ - (1-100 characters)",
+                        field="name")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; use one of {', '.join(ROLES)}", field="role")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password must have at least {MIN_PASSWORD} characters", field="password")
+    if conn.execute(text("SELECT 1 FROM users WHERE name = :n"), {"n": name}).first():
+        raise UserError(f"user {name!r} already exists", field="name", code="conflict", status=409)
+    return conn.execute(text("INSERT INTO users (name, role, password_hash) VALUES (:n, :r, :h) "
+                             "RETURNING id"),
+                        {"n": name, "r": role, "h": generate_password_hash(password)}).scalar_one()
+
+
+def set_password(conn: Connection, name: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password must have at least {MIN_PASSWORD} characters", field="password")
+    done = conn.execute(text("UPDATE users SET password_hash = :h WHERE name = :n"),
+                        {"n": name, "h": generate_password_hash(password)}).rowcount
+    if not done:
+        raise UserError(f"no user named {name!r}", field="name", code="not_found", status=404)
+
+
+def user_exists(conn: Connection, name: str) -> bool:
+    return conn.execute(text("SELECT 1 FROM users WHERE name = :n"), {"n": name}).first() is not None
+
+
+def authenticate(conn: Connection, name: str, password: str) -> dict | None:
+    row = conn.execute(text("SELECT id, name, role, password_hash FROM users "
+                            "WHERE name = :n AND active"), {"n": name}).mappings().first()
+    if row is None or not check_password_hash(row["password_hash"], password):
+        return None
+    return {"id": row["id"], "name": row["name"], "role": row["role"]}
+
+
+def user_by_id(conn: Connection, user_id: int) -> dict | None:
+    row = conn.execute(text("SELECT id, name, role FROM users WHERE id = :i AND active"),
+                       {"i": user_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def create_token(conn: Connection, user_name: str, token_name: str = "api") -> str:
+    """Create an API token for a user and return it; only its hash is kept."""
+    user = conn.execute(text("SELECT id FROM users WHERE name = :n AND active"),
+                        {"n": user_name}).scalar()
+    if user is None:
+        raise UserError(f"no active user named {user_name!r}", field="name", code="not_found",
+                        status=404)
+    token = "mapapp_" + secrets.token_urlsafe(32)
+    conn.execute(text("INSERT INTO api_tokens (user_id, name, token_hash) VALUES (:u, :n, :h)"),
+                 {"u": user, "n": token_name, "h": _hash_token(token)})
+    return token
+
+
+def user_for_token(conn: Connection, token: str) -> dict | None:
+    row = conn.execute(text("""
+        UPDATE api_tokens t SET last_used_at = now() FROM users u
+         WHERE t.token_hash = :h AND NOT t.revoked AND u.id = t.user_id AND u.active
+        RETURNING u.id, u.name, u.role"""), {"h": _hash_token(token)}).mappings().first()
+    return dict(row) if row else None

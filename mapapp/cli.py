@@ -1,0 +1,297 @@
+"""The `mapapp` command."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from mapapp.errors import UserError
+from mapapp.settings import Settings
+
+LAYERS = ("admin_areas", "grids", "base_units", "incidents", "key_places", "streets")
+PROGRESS_MIN_ROWS = 5000
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _engine():
+    from mapapp.db.session import DatabaseError, check_postgis, get_engine
+
+    try:
+        engine = get_engine(_settings())
+        check_postgis(engine)
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return engine
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group()
+def main() -> None:
+    """mapapp: grid-based city management (网格化管理) over PostGIS."""
+
+
+# --- database ----------------------------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """The embedded PostgreSQL/PostGIS cluster (used when DATABASE_URL is not set)."""
+
+
+def _cluster():
+    from mapapp.db.embedded import cluster
+
+    s = _settings()
+    if s.database_url:
+        raise click.ClickException("DATABASE_URL is set: mapapp uses that server, not its own cluster")
+    return cluster(s.home)
+
+
+@db.command("start")
+def db_start() -> None:
+    """Initialise (first time) and start the local cluster."""
+    from mapapp.db.embedded import EmbeddedError
+
+    c = _cluster()
+    try:
+        started = c.start()
+    except EmbeddedError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"database {'started' if started else 'already running'}: {c.socketdir}")
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the local cluster."""
+    c = _cluster()
+    click.echo("database stopped" if c.stop() else "database was not running")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Print the local cluster's state as JSON; exit 1 when it is not running."""
+    st = _cluster().status()
+    click.echo(json.dumps(st, indent=2))
+    sys.exit(0 if st["running"] else 1)
+
+
+@db.command("migrate")
+def db_migrate() -> None:
+    """Apply database migrations (Alembic) up to the latest."""
+    from mapapp.db.migrate import current, upgrade
+
+    engine = _engine()
+    upgrade(engine)
+    click.echo(f"schema at revision {current(engine)}")
+
+
+# --- users -------------------------------------------------------------------------------------
+@main.group()
+def user() -> None:
+    """Users and roles."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["viewer", "dispatcher", "planner",
+                                                           "patrol_lead", "admin"]))
+@click.option("--password", envvar="MAPAPP_NEW_PASSWORD", help="default: asked for, or random and printed")
+def user_add(name: str, role: str, password: str | None) -> None:
+    """Add a user with a role."""
+    from mapapp.accounts.queries import add_user
+
+    generated = False
+    if password is None:
+        if sys.stdin.isatty():
+            password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+        else:
+            password, generated = secrets.token_urlsafe(12), True
+    try:
+        with _engine().begin() as conn:
+            add_user(conn, name, role, password)
+    except UserError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"user {name} added with role {role}")
+    if generated:
+        click.echo(f"password (shown once): {password}")
+
+
+@main.group()
+def token() -> None:
+    """API tokens (sent as `Authorization: Bearer ...`)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--label", default="api", help="what the token is for")
+def token_create(name: str, label: str) -> None:
+    """Create an API token for user NAME and print it (only once)."""
+    from mapapp.accounts.queries import create_token
+
+    try:
+        with _engine().begin() as conn:
+            tok = create_token(conn, name, label)
+    except UserError as exc:
+        raise _fail(exc) from exc
+    click.echo(tok)
+
+
+# --- import / export ---------------------------------------------------------------------------
+def _progress_bar(label: str):
+    state: dict = {}
+
+    def progress(done: int, total: int) -> None:
+        if total < PROGRESS_MIN_ROWS:
+            return
+        if "bar" not in state:
+            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
+            state["bar"].__enter__()
+            state["done"] = 0
+        state["bar"].update(done - state["done"])
+        state["done"] = done
+        if done >= total:
+            state["bar"].__exit__(None, None, None)
+
+    return progress
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for v in values:
+        if "=" not in v:
+            raise click.BadParameter(f"expected column=field, got {v!r}", param_hint=option)
+        k, _, val = v.partition("=")
+        out[k.strip()] = val.strip()
+    return out
+
+
+@main.command("import")
+@click.argument("layer", type=click.Choice(LAYERS))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--crs", help="source CRS when the file has none or has it wrong, e.g. EPSG:2263")
+@click.option("--datum", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84",
+              show_default=True, help="datum of lon/lat coordinates (Chinese web maps use gcj02/bd09)")
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD",
+              help="take mapapp column COLUMN from the file's FIELD")
+@click.option("--set", "constants", multiple=True, metavar="COLUMN=VALUE",
+              help="give every row COLUMN=VALUE (e.g. --set category=public_order)")
+@click.option("--layer", "gpkg_layer", help="layer inside a GeoPackage")
+@click.option("--skip-bad", is_flag=True, help="load the good rows and write rejects to a file")
+@click.option("--rejects", "rejects_path", type=click.Path(path_type=Path),
+              help="where --skip-bad writes the rejected rows (CSV)")
+@click.option("--plan", help="grids: the plan to load into (created as a draft if new)")
+@click.option("--publish", is_flag=True, help="grids: publish the plan (archives the previous one)")
+def import_cmd(layer, file, crs, datum, mapping, constants, gpkg_layer, skip_bad, rejects_path,
+               plan, publish) -> None:
+    """Import FILE (GeoJSON, GeoPackage, Shapefile or zipped Shapefile, CSV with lon/lat) into LAYER.
+
+    All or nothing: one bad row loads nothing and names the row, unless --skip-bad."""
+    from mapapp.io.store import ImportRejected, import_file
+
+    try:
+        report = import_file(_engine(), layer, file, crs=crs, datum=datum,
+                             mapping=_pairs(mapping, "--map"), constants=_pairs(constants, "--set"),
+                             skip_bad=skip_bad, rejects_path=rejects_path, gpkg_layer=gpkg_layer,
+                             plan=plan, publish=publish, progress=_progress_bar(f"importing {layer}"))
+    except ImportRejected as exc:
+        raise click.ClickException(f"nothing was imported:\n{exc}") from exc
+    except (UserError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{report.loaded} {layer} imported from {file} ({report.read} read, "
+               f"{report.rejected} rejected)")
+    for note in report.notes:
+        click.echo(f"  note: {note}")
+    if report.rejected:
+        click.echo(f"  rejected rows written to {report.rejects_path}")
+
+
+@main.command("export")
+@click.argument("layer", type=click.Choice(LAYERS))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export_cmd(layer: str, file: Path) -> None:
+    """Write LAYER to FILE (.geojson or .gpkg)."""
+    from mapapp.io.store import export_layer
+
+    try:
+        n = export_layer(_engine(), layer, file)
+    except (UserError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{n} {layer} written to {file}")
+
+
+# --- sample data, demo, serve ------------------------------------------------------------------
+@main.command("load-sample")
+@click.option("--city", "cities", multiple=True, type=click.Choice(["helsinki", "mesa"]),
+              help="default: all sample cities")
+def load_sample(cities: tuple[str, ...]) -> None:
+    """Load the bundled sample cities (skips a city that is already loaded)."""
+    from mapapp import sample
+
+    engine = _engine()
+    for city in cities or tuple(sample.CITIES):
+        if sample.loaded(engine, city):
+            click.echo(f"{city}: already loaded")
+            continue
+        try:
+            sample.load(engine, city, progress=_progress_bar(f"{city} incidents"), echo=click.echo)
+        except Exception as exc:  # noqa: BLE001 - the importer's errors name the row already
+            raise _fail(exc) from exc
+
+
+def ensure_admin(engine) -> None:
+    """Create user `admin` once: MAPAPP_ADMIN_PASSWORD, or a random password printed once."""
+    from mapapp.accounts.queries import add_user, user_exists
+
+    with engine.begin() as conn:
+        if user_exists(conn, "admin"):
+            return
+        password = os.environ.get("MAPAPP_ADMIN_PASSWORD")
+        add_user(conn, "admin", "admin", password or (generated := secrets.token_urlsafe(12)))
+    if password:
+        click.echo("created user admin with the password from MAPAPP_ADMIN_PASSWORD")
+    else:
+        click.echo(f"created user admin; password (shown once): {generated}")
+
+
+@main.command("serve")
+@click.option("--port", type=int, envvar="MAPAPP_PORT", default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def serve(port: int, host: str) -> None:
+    """Serve the web app."""
+    from werkzeug.serving import run_simple
+
+    from mapapp import create_app
+
+    app = create_app(_settings())
+    click.echo(f"mapapp on http://{host}:{port}/")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command("demo")
+@click.option("--port", type=int, envvar="MAPAPP_PORT", default=5000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="set up only")
+@click.pass_context
+def demo(ctx, port: int, no_serve: bool) -> None:
+    """Start the database, migrate, load the sample cities, create admin, and serve the map."""
+    from mapapp.db.migrate import upgrade
+
+    if not _settings().database_url:
+        ctx.invoke(db_start)
+    engine = _engine()
+    upgrade(engine)
+    ctx.invoke(load_sample, cities=())
+    ensure_admin(engine)
+    if not no_serve:
+        ctx.invoke(serve, port=port, host="127.0.0.1")
+
+
+if __name__ == "__main__":
+    main()

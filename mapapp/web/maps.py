@@ -1,0 +1,105 @@
+"""folium map builders. Layers that stay small (communities, grids, key places) are drawn by
+folium; incidents and the offline base map are fetched by bbox into empty folium layers by
+static/js/command_center.js, so the page never carries them inline."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import folium
+import folium.plugins
+from folium.utilities import JsCode
+from shapely.geometry import shape
+
+from mapapp.web.assets import localize
+
+GRID_STYLE = {"color": "#1f4e9c", "weight": 2, "fillColor": "#3b7dd8", "fillOpacity": 0.06}
+COMMUNITY_STYLE = {"color": "#444444", "weight": 3, "dashArray": "8 6", "fill": False}
+KEY_PLACE_COLOR = "#6d2c91"
+
+
+@dataclass(frozen=True)
+class MapLayers:
+    """What the page script needs to find the folium objects it fills."""
+    map: str
+    basemap: str | None
+    incidents: str
+    grids: str
+
+
+def grid_label(code: str) -> str:
+    """Short on-map label: community and grid sequence (the last 6 digits of a 15-digit code)."""
+    return f"{code[-6:-3]}-{code[-3:]}" if len(code) >= 9 and code.isdigit() else code
+
+
+def build_command_center(*, bounds, communities: list[dict], grids: list[dict],
+                         key_places: list[dict], t, tiles: str | None,
+                         tiles_attribution: str | None) -> tuple[folium.Map, MapLayers]:
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=15,
+                   location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
+                   if bounds else [0, 0], height="100%", width="100%")
+    basemap = None
+    if tiles:
+        folium.TileLayer(tiles=tiles, attr=tiles_attribution or tiles, name="tiles",
+                         max_zoom=19).add_to(m)
+    else:
+        basemap = folium.FeatureGroup(name=t("layer.basemap"), overlay=True, show=True)
+        basemap.add_to(m)
+    if bounds:
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": c["geometry"],
+             "properties": {"code": c["code"], "name": c["name"]}} for c in communities]},
+        name=t("layer.communities"), style_function=lambda _: COMMUNITY_STYLE,
+        on_each_feature=JsCode("function (f, layer) { mapapp.bindAreaTooltip(f, layer); }"),
+    ).add_to(m)
+
+    grid_layer = folium.GeoJson(
+        {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": g["code"], "geometry": g["geometry"],
+             "properties": {k: g[k] for k in ("code", "name", "community_name", "households",
+                                              "population", "estimated", "team")}}
+            for g in grids]},
+        name=t("layer.grids"), style_function=lambda _: GRID_STYLE,
+        highlight_function=lambda _: {"weight": 4, "fillOpacity": 0.2},
+        on_each_feature=JsCode("function (f, layer) { mapapp.bindGrid(f, layer); }"),
+    )
+    grid_layer.add_to(m)
+
+    labels = folium.FeatureGroup(name=t("layer.grid_labels"), show=True)
+    for g in grids:
+        p = shape(g["geometry"]).representative_point()
+        folium.Marker([p.y, p.x], icon=folium.DivIcon(
+            html=f'<span class="grid-label">{_escape(grid_label(g["code"]))}</span>',
+            icon_size=(60, 16), icon_anchor=(30, 8), class_name="grid-label-icon")).add_to(labels)
+    labels.add_to(m)
+
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": key_places},
+        name=t("layer.key_places"), show=True,
+        marker=folium.CircleMarker(radius=5, color="#ffffff", weight=1, fill=True,
+                                   fill_color=KEY_PLACE_COLOR, fill_opacity=0.9),
+        on_each_feature=JsCode("function (f, layer) { mapapp.bindKeyPlace(f, layer); }"),
+    ).add_to(m)
+
+    incidents = folium.FeatureGroup(name=t("layer.incidents"), show=True)
+    incidents.add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    folium.plugins.Fullscreen(position="topleft").add_to(m)
+    localize(m)
+    return m, MapLayers(map=m.get_name(), basemap=basemap.get_name() if basemap else None,
+                        incidents=incidents.get_name(), grids=grid_layer.get_name())
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))
+
+
+def render_parts(m: folium.Map) -> dict[str, str]:
+    """The three parts of a folium page, to place inside our own template."""
+    fig = m.get_root()
+    fig.render()
+    return {"header": fig.header.render(), "html": fig.html.render(), "script": fig.script.render()}

@@ -1,0 +1,59 @@
+"""HTML pages. The command center: one map of the territory (一张图)."""
+from __future__ import annotations
+
+from flask import Blueprint, g, render_template, request, url_for
+
+from mapapp.city import queries as cq
+from mapapp.grids import queries as gq
+from mapapp.incidents import queries as iq
+from mapapp.web import i18n
+from mapapp.web.api.common import can_see_names
+from mapapp.web.auth import login_required
+from mapapp.web.maps import build_command_center, render_parts
+from mapapp.web.setup import ext
+
+bp = Blueprint("pages", __name__)
+KEY_PLACE_CATEGORIES = ("hotel", "bar", "entertainment", "internet_cafe", "market", "school",
+                        "hospital", "clinic", "station", "place_of_worship", "bank", "pharmacy",
+                        "embassy", "theatre", "construction_site", "fuel")
+
+
+@bp.get("/")
+@login_required
+def command_center():
+    settings, engine, taxonomy = ext()["settings"], ext()["engine"], ext()["taxonomy"]
+    lang = g.lang
+
+    def t(key: str, **kw) -> str:
+        return i18n.translate(key, lang, **kw)
+
+    with engine.connect() as conn:
+        districts = cq.admin_areas(conn, "district")
+        area = request.args.get("area") or (districts[0]["code"] if districts else None)
+        bounds = cq.extent(conn, area) or cq.extent(conn)
+        communities = cq.admin_areas(conn, "community")
+        grids = gq.grids(conn, "published") if gq.plan_exists(conn, "published") else []
+        places = cq.key_places(conn)
+        simulated = iq.any_simulated(conn)
+    names = can_see_names()
+    for grid in grids:
+        grid["team"] = {k: (grid[k] if names else None) for k in gq.TEAM}
+    for p in places:
+        p["properties"]["label"] = t(f"place.{p['properties']['category']}")
+    m, layers = build_command_center(bounds=bounds, communities=communities, grids=grids,
+                                     key_places=places, t=t, tiles=settings.tiles,
+                                     tiles_attribution=settings.tiles_attribution)
+    strings = {k: v for k, v in i18n.catalog(lang).items()
+               if k.split(".")[0] in ("status", "panel", "grid", "team", "incident", "simulated",
+                                      "filter", "attribution")}
+    config = {
+        "lang": lang, "layers": layers.__dict__, "strings": strings,
+        "categories": taxonomy.as_json(lang),
+        "urls": {"incidents": url_for("api_incidents.list_incidents"),
+                 "basemap": url_for("api_meta.basemap"),
+                 "gridStats": url_for("api_grids.grid_stats_view", code="__CODE__")},
+        "simulated": simulated,
+    }
+    return render_template("command_center.html", folium=render_parts(m), config=config,
+                           districts=districts, area=area, simulated=simulated,
+                           other_lang="en" if lang == "zh" else "zh")

@@ -1,0 +1,87 @@
+"""App wiring: settings, engine, secret key, language, error handlers, blueprints."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, jsonify, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from mapapp.db.session import check_postgis, get_engine
+from mapapp.errors import UserError
+from mapapp.incidents import taxonomy
+from mapapp.settings import Settings
+from mapapp.web import i18n
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+LANG_COOKIE = "mapapp_lang"
+
+
+def _secret_key(settings: Settings) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in MAPAPP_HOME."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.home / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def configure(app: Flask, settings: Settings) -> None:
+    engine = get_engine(settings)
+    versions = check_postgis(engine)
+    app.config.update(SECRET_KEY=_secret_key(settings), SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", JSON_AS_ASCII=False,
+                      TESTING=settings.testing)
+    app.json.ensure_ascii = False
+    app.extensions["mapapp"] = {"settings": settings, "engine": engine, "versions": versions,
+                                "taxonomy": taxonomy.load(settings.taxonomy_path)}
+
+    @app.before_request
+    def _language() -> None:
+        asked = request.args.get("lang")
+        g.lang = i18n.normalise(asked or request.cookies.get(LANG_COOKIE), settings.locale)
+        g.lang_asked = asked is not None
+
+    @app.after_request
+    def _remember_language(response):
+        if getattr(g, "lang_asked", False):
+            response.set_cookie(LANG_COOKIE, g.lang, max_age=365 * 86400, samesite="Lax")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    @app.errorhandler(UserError)
+    def _user_error(exc: UserError):
+        return jsonify(exc.as_json()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            return jsonify({"error": exc.name.lower().replace(" ", "_"),
+                            "message": exc.description}), exc.code
+        return exc
+
+    @app.route("/static/<path:filename>")
+    def static(filename: str):
+        return send_from_directory(STATIC_DIR, filename, max_age=3600)
+
+    @app.context_processor
+    def _template_helpers() -> dict:
+        return {"t": lambda key, **kw: i18n.translate(key, g.lang, **kw), "lang": g.lang}
+
+    from mapapp.web import auth, pages
+    from mapapp.web.api import grids, incidents, meta
+
+    auth.init(app)
+    for bp in (auth.bp, pages.bp, grids.bp, incidents.bp, meta.bp):
+        app.register_blueprint(bp)
+
+
+def ext(app: Flask | None = None) -> dict:
+    from flask import current_app
+
+    return (app or current_app).extensions["mapapp"]

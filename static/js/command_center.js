@@ -1,0 +1,204 @@
+/* Command-center map: fills the folium layers with incidents and the offline base map fetched
+ * by bounding box, binds grid tooltips and the grid side panel. Every piece of user text is
+ * escaped (esc) or set with textContent: names and descriptions come from imported files. */
+(function () {
+  "use strict";
+  var cfg = null, map = null, incidentLayer = null, basemapLayer = null;
+  var colors = {}, labels = {}, pending = null, basemapKey = null;
+
+  function esc(value) {
+    return String(value == null ? "" : value).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+  function s(key, values) {
+    var text = (cfg && cfg.strings[key]) || key;
+    Object.keys(values || {}).forEach(function (k) { text = text.replace("{" + k + "}", values[k]); });
+    return text;
+  }
+  function fmt(n) { return n == null ? "–" : Number(n).toLocaleString(cfg.lang === "zh" ? "zh-CN" : "en"); }
+
+  function teamRows(team) {
+    return ["grid_head", "police_officer", "assistant", "supervisor"].map(function (k) {
+      var v = team && team[k];
+      return "<tr><th>" + esc(s("team." + k)) + "</th><td>" + (v ? esc(v) : '<i>' + esc(s("team.unassigned")) + "</i>") + "</td></tr>";
+    }).join("");
+  }
+
+  function gridTooltip(p) {
+    var est = p.estimated ? " " + esc(s("grid.estimated")) : "";
+    return '<table class="tip"><tr><th colspan="2">' + esc(p.name) + "</th></tr>" +
+      "<tr><th>" + esc(s("grid.code")) + "</th><td>" + esc(p.code) + "</td></tr>" +
+      "<tr><th>" + esc(s("grid.community")) + "</th><td>" + esc(p.community_name) + "</td></tr>" +
+      "<tr><th>" + esc(s("grid.households")) + "</th><td>" + esc(fmt(p.households)) + est + "</td></tr>" +
+      "<tr><th>" + esc(s("grid.population")) + "</th><td>" + esc(fmt(p.population)) + est + "</td></tr>" +
+      teamRows(p.team) + "</table>";
+  }
+
+  var api = {
+    bindAreaTooltip: function (f, layer) {
+      layer.bindTooltip(esc(f.properties.name) + " (" + esc(f.properties.code) + ")", {sticky: true});
+    },
+    bindKeyPlace: function (f, layer) {
+      var p = f.properties;
+      layer.bindTooltip("<b>" + esc(p.name || p.label) + "</b><br>" + esc(p.label));
+    },
+    bindGrid: function (f, layer) {
+      // The page's strings arrive after folium draws; build the tooltip when it opens.
+      layer.bindTooltip(function () { return gridTooltip(f.properties); }, {sticky: true});
+      layer.on("click", function () { api.openGridPanel(f.properties.code); });
+      if (layer.getElement) { layer.on("add", function () {
+        var el = layer.getElement(); if (el) { el.setAttribute("data-grid", f.properties.code); el.classList.add("grid-shape"); }
+      }); }
+    },
+
+    period: function () {
+      var v = document.getElementById("period").value, out = {};
+      if (v === "custom") {
+        var a = document.getElementById("since").value, b = document.getElementById("until").value;
+        if (a) out.since = a;
+        if (b) { var d = new Date(b + "T00:00:00Z"); d.setUTCDate(d.getUTCDate() + 1); out.until = d.toISOString().slice(0, 10); }
+      } else if (v !== "all") {
+        out.since = v;
+      }
+      return out;
+    },
+    categories: function () {
+      var boxes = document.querySelectorAll(".cat-box"), on = [];
+      boxes.forEach(function (b) { if (b.checked) on.push(b.value); });
+      return on.length === boxes.length ? null : on;
+    },
+    query: function (extra) {
+      var q = new URLSearchParams(api.period()), cats = api.categories();
+      if (cats) q.set("category", cats.length ? cats.join(",") : "__none__");
+      Object.keys(extra || {}).forEach(function (k) { q.set(k, extra[k]); });
+      return q;
+    },
+
+    loadIncidents: function () {
+      var b = map.getBounds(), status = document.getElementById("status");
+      var cats = api.categories();
+      if (cats && cats.length === 0) { incidentLayer.clearLayers(); status.textContent = s("status.shown", {shown: 0, matched: 0}); return; }
+      var q = api.query({bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(","), limit: 5000});
+      if (pending) pending.abort();
+      pending = new AbortController();
+      status.textContent = s("status.loading");
+      fetch(cfg.urls.incidents + "?" + q.toString(), {signal: pending.signal, credentials: "same-origin"})
+        .then(function (r) { return r.json().then(function (body) { if (!r.ok) throw new Error(body.message || r.status); return body; }); })
+        .then(function (fc) {
+          incidentLayer.clearLayers();
+          fc.features.forEach(function (f) {
+            var p = f.properties, c = f.geometry.coordinates, open = p.status !== "closed" && p.status !== "voided";
+            var color = colors[p.category] || "#555";
+            var mk = L.circleMarker([c[1], c[0]], {radius: 4, weight: 1, color: color, fillColor: color,
+              fillOpacity: open ? 0.85 : 0.0, opacity: 0.9, className: "incident-marker"});
+            mk.bindPopup(function () { return api.incidentPopup(p); });
+            incidentLayer.addLayer(mk);
+          });
+          map.getContainer().setAttribute("data-incidents", String(fc.numberReturned));
+          status.textContent = fc.numberMatched > fc.numberReturned
+            ? s("status.capped", {shown: fmt(fc.numberReturned)}) + " (" + s("status.shown", {shown: fmt(fc.numberReturned), matched: fmt(fc.numberMatched)}) + ")"
+            : s("status.shown", {shown: fmt(fc.numberReturned), matched: fmt(fc.numberMatched)});
+        })
+        .catch(function (e) { if (e.name !== "AbortError") status.textContent = s("status.error", {message: e.message}); });
+    },
+
+    incidentPopup: function (p) {
+      var flag = p.assign_flag ? '<tr><td colspan="2" class="flag">' + esc(s("incident.flag." + p.assign_flag)) + "</td></tr>" : "";
+      var sim = p.simulated ? '<span class="badge simulated">' + esc(s("simulated.badge")) + "</span> " : "";
+      return '<table class="tip">' +
+        "<tr><th>" + esc(s("incident.category")) + "</th><td>" + esc(labels[p.category] || p.category) + "</td></tr>" +
+        "<tr><th>" + esc(s("incident.status")) + "</th><td>" + esc(s("incident.status." + p.status)) + "</td></tr>" +
+        "<tr><th>" + esc(s("incident.reported_at")) + "</th><td>" + esc(p.reported_at ? new Date(p.reported_at).toLocaleString(cfg.lang === "zh" ? "zh-CN" : "en") : "–") + "</td></tr>" +
+        "<tr><th>" + esc(s("incident.source")) + "</th><td>" + esc(p.source) + "</td></tr>" +
+        "<tr><th>" + esc(s("incident.grid")) + "</th><td>" + esc(p.grid || "–") + "</td></tr>" + flag +
+        '<tr><td colspan="2">' + sim + esc(p.description) + "</td></tr></table>";
+    },
+
+    loadBasemap: function () {
+      if (!basemapLayer) return;
+      var b = map.getBounds().pad(0.5), key = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(3); }).join(",");
+      if (key === basemapKey) return;
+      basemapKey = key;
+      fetch(cfg.urls.basemap + "?bbox=" + key, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (layers) {
+        basemapLayer.clearLayers();
+        L.geoJSON(layers.buildings, {interactive: false, style: {color: "#b9b2a6", weight: 1, fillColor: "#d9d0c1", fillOpacity: 1}}).addTo(basemapLayer);
+        L.geoJSON(layers.streets, {interactive: false, style: function (f) {
+          var major = /^(primary|secondary|tertiary|trunk|motorway)/.test(f.properties["class"] || "");
+          var foot = /^(footway|path|steps|cycleway|pedestrian|trail)/.test(f.properties["class"] || "");
+          return {color: major ? "#f7c873" : "#ffffff", weight: major ? 6 : (foot ? 1 : 4), opacity: foot ? 0.7 : 1};
+        }}).addTo(basemapLayer);
+        if (basemapLayer.bringToBack) basemapLayer.bringToBack();
+      });
+    },
+
+    openGridPanel: function (code) {
+      var panel = document.getElementById("grid-panel"), body = document.getElementById("grid-panel-body");
+      panel.hidden = false;
+      body.textContent = s("status.loading");
+      var q = api.query();
+      fetch(cfg.urls.gridStats.replace("__CODE__", encodeURIComponent(code)) + "?" + q.toString(), {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (st) {
+          if (st.error) { body.textContent = s("status.error", {message: st.message}); return; }
+          var gp = st.grid, max = Math.max.apply(null, [1].concat(st.by_category.map(function (c) { return c.total; })));
+          var bars = st.by_category.length ? st.by_category.map(function (c) {
+            return '<div class="bar-row"><span class="bar-label">' + esc(c.label) + '</span><span class="bar" style="width:' +
+              (100 * c.total / max).toFixed(1) + "%;background:" + esc(c.color) + '"></span><span class="bar-value">' +
+              esc(fmt(c.total)) + "</span></div>";
+          }).join("") : "<p>" + esc(s("panel.none")) + "</p>";
+          var period = (st.since ? st.since.slice(0, 10) : "…") + " – " + (st.until ? st.until.slice(0, 10) : "…");
+          body.innerHTML = "<h2>" + esc(gp.name) + "</h2><p class=\"code\">" + esc(gp.code) + " · " + esc(gp.community_name) + "</p>" +
+            '<table class="figures">' +
+            "<tr><th>" + esc(s("panel.period")) + "</th><td>" + esc(period) + "</td></tr>" +
+            "<tr><th>" + esc(s("grid.households")) + "</th><td>" + esc(fmt(gp.households)) + (gp.estimated ? " " + esc(s("grid.estimated")) : "") + "</td></tr>" +
+            "<tr><th>" + esc(s("grid.population")) + "</th><td>" + esc(fmt(gp.population)) + "</td></tr>" +
+            '<tr><th>' + esc(s("panel.total")) + '</th><td id="panel-total">' + esc(fmt(st.total)) + "</td></tr>" +
+            "<tr><th>" + esc(s("panel.per_1000")) + "</th><td>" + esc(st.per_1000_households == null ? "–" : st.per_1000_households) + "</td></tr>" +
+            "<tr><th>" + esc(s("panel.open")) + "</th><td>" + esc(fmt(st.open)) + "</td></tr>" +
+            "<tr><th>" + esc(s("panel.closed")) + "</th><td>" + esc(fmt(st.closed)) + "</td></tr>" +
+            teamRows(gp.team) + "</table><h3>" + esc(s("panel.by_category")) + '</h3><div class="bars">' + bars + "</div>";
+          panel.setAttribute("data-grid", gp.code);
+        })
+        .catch(function (e) { body.textContent = s("status.error", {message: e.message}); });
+    },
+
+    start: function (config) {
+      cfg = config;
+      map = window[cfg.layers.map];
+      incidentLayer = window[cfg.layers.incidents];
+      basemapLayer = cfg.layers.basemap ? window[cfg.layers.basemap] : null;
+      map.getContainer().classList.add("mapapp-map");
+      cfg.categories.forEach(function (t) {
+        colors[t.code] = t.color; labels[t.code] = t.label;
+        t.children.forEach(function (c) { colors[c.code] = c.color; labels[c.code] = c.label; });
+      });
+      var period = document.getElementById("period");
+      period.addEventListener("change", function () {
+        document.getElementById("custom-period").hidden = period.value !== "custom";
+        api.refresh();
+      });
+      ["since", "until"].forEach(function (id) { document.getElementById(id).addEventListener("change", api.refresh); });
+      var all = document.getElementById("cat-all");
+      all.addEventListener("change", function () {
+        document.querySelectorAll(".cat-box").forEach(function (b) { b.checked = all.checked; });
+        api.refresh();
+      });
+      document.querySelectorAll(".cat-box").forEach(function (b) { b.addEventListener("change", function () {
+        all.checked = Array.prototype.every.call(document.querySelectorAll(".cat-box"), function (x) { return x.checked; });
+        api.refresh();
+      }); });
+      document.getElementById("grid-panel-close").addEventListener("click", function () { document.getElementById("grid-panel").hidden = true; });
+      map.on("moveend", function () { api.loadIncidents(); api.loadBasemap(); });
+      api.loadBasemap();
+      api.loadIncidents();
+      document.body.setAttribute("data-ready", "1");
+    },
+    refresh: function () {
+      api.loadIncidents();
+      var panel = document.getElementById("grid-panel");
+      if (!panel.hidden && panel.getAttribute("data-grid")) api.openGridPanel(panel.getAttribute("data-grid"));
+    }
+  };
+  window.mapapp = api;
+})();
