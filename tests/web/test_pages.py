@@ -1,0 +1,56 @@
+"""The command-center page: folium map, local assets only, escaped user text, languages."""
+from __future__ import annotations
+
+import re
+
+from tests.web.conftest import login
+
+
+def test_map_page_renders_layers_from_local_assets(viewer):
+    r = viewer.get("/")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "L.map(" in html and "mapapp.start(" in html
+    srcs = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+    assert srcs and not [s for s in srcs if s.startswith(("http:", "https:", "//"))]
+    assert "910101001001001" in html  # grid layer
+    assert "网格" in html  # Chinese by default
+
+
+def test_user_text_is_escaped_on_the_page(viewer):
+    html = viewer.get("/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "<img src=x onerror" not in html
+    assert "Test Community <b>" not in html
+
+
+def test_static_assets_are_served(viewer):
+    for path in ("/static/js/command_center.js", "/static/css/mapapp.css"):
+        assert viewer.get(path).status_code == 200
+
+
+def test_english_on_request_and_remembered(app, city):
+    c = app.test_client()
+    login(c, "viewer")
+    html = c.get("/?lang=en").get_data(as_text=True)
+    assert "Command-center map" in html and 'lang="en"' in html
+    html = c.get("/").get_data(as_text=True)
+    assert 'lang="en"' in html
+    html = c.get("/?lang=zh").get_data(as_text=True)
+    assert 'lang="zh-CN"' in html
+
+
+def test_login_page_in_both_languages(app, city):
+    c = app.test_client()
+    assert "登录" in c.get("/login").get_data(as_text=True)
+    assert "Log in" in c.get("/login?lang=en").get_data(as_text=True)
+
+
+def test_open_redirect_refused(app, city):
+    c = app.test_client()
+    c.get("/login")
+    with c.session_transaction() as sess:
+        csrf = sess["csrf"]
+    r = c.post("/login?next=https://evil.example/", data={"name": "viewer",
+               "password": "correct horse battery", "csrf_token": csrf})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
