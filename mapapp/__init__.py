@@ -11,6 +11,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     from mapapp.web import setup
 
     settings = settings or Settings.from_env()
-    app = Flask(__name__, static_folder=None)
+    app = Flask(__name__, static_folder=None, template_folder="web/templates")
     setup.configure(app, settings)
     return app
