@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var cfg = null, map = null, incidentLayer = null, basemapLayer = null;
-  var colors = {}, labels = {}, pending = null, basemapKey = null;
+  var colors = {}, labels = {}, pending = null, basemapKey = null, canvas = null, baseCanvas = null;
 
   function esc(value) {
     return String(value == null ? "" : value).replace(/[&<>"']/g, function (c) {
@@ -91,7 +91,7 @@
             var p = f.properties, c = f.geometry.coordinates, open = p.status !== "closed" && p.status !== "voided";
             var color = colors[p.category] || "#555";
             var mk = L.circleMarker([c[1], c[0]], {radius: 4, weight: 1, color: color, fillColor: color,
-              fillOpacity: open ? 0.85 : 0.0, opacity: 0.9, className: "incident-marker"});
+              fillOpacity: open ? 0.85 : 0.0, opacity: 0.9, renderer: canvas});
             mk.bindPopup(function () { return api.incidentPopup(p); });
             incidentLayer.addLayer(mk);
           });
@@ -122,13 +122,12 @@
       basemapKey = key;
       fetch(cfg.urls.basemap + "?bbox=" + key, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (layers) {
         basemapLayer.clearLayers();
-        L.geoJSON(layers.buildings, {interactive: false, style: {color: "#b9b2a6", weight: 1, fillColor: "#d9d0c1", fillOpacity: 1}}).addTo(basemapLayer);
-        L.geoJSON(layers.streets, {interactive: false, style: function (f) {
+        L.geoJSON(layers.buildings, {interactive: false, renderer: baseCanvas, style: {color: "#b9b2a6", weight: 1, fillColor: "#d9d0c1", fillOpacity: 1}}).addTo(basemapLayer);
+        L.geoJSON(layers.streets, {interactive: false, renderer: baseCanvas, style: function (f) {
           var major = /^(primary|secondary|tertiary|trunk|motorway)/.test(f.properties["class"] || "");
           var foot = /^(footway|path|steps|cycleway|pedestrian|trail)/.test(f.properties["class"] || "");
           return {color: major ? "#f7c873" : "#ffffff", weight: major ? 6 : (foot ? 1 : 4), opacity: foot ? 0.7 : 1};
         }}).addTo(basemapLayer);
-        if (basemapLayer.bringToBack) basemapLayer.bringToBack();
       });
     },
 
@@ -168,6 +167,9 @@
       map = window[cfg.layers.map];
       incidentLayer = window[cfg.layers.incidents];
       basemapLayer = cfg.layers.basemap ? window[cfg.layers.basemap] : null;
+      canvas = L.canvas({padding: 0.2});  // thousands of incidents: one canvas, not one SVG node each
+      map.createPane("basemap").style.zIndex = 250;  // above tiles (200), below grids (400)
+      baseCanvas = L.canvas({pane: "basemap", padding: 0.5});
       map.getContainer().classList.add("mapapp-map");
       cfg.categories.forEach(function (t) {
         colors[t.code] = t.color; labels[t.code] = t.label;

@@ -1,0 +1,74 @@
+"""A real Chromium (Debian package) driven by Playwright against the app served on loopback,
+with the bundled Helsinki sample city loaded into the test database."""
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from mapapp import create_app, sample
+from mapapp.accounts.queries import add_user
+from mapapp.settings import Settings
+from tests.conftest import DATA_TABLES, ROOT
+
+PASSWORD = "browser-test-pass"
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def sample_city(engine):
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
+    sample.load(engine, "helsinki", echo=lambda *_: None)
+    with engine.begin() as conn:
+        add_user(conn, "duty", "dispatcher", PASSWORD)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def server(sample_city, tmp_path_factory):
+    from werkzeug.serving import make_server
+
+    url = sample_city.url.render_as_string(hide_password=False)
+    app = create_app(Settings(database_url=url, home=tmp_path_factory.mktemp("home")))
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    assert Path(exe).exists(), "Debian chromium is not installed (scripts/test installs it)"
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=exe, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 900})
+        yield ctx
+        ctx.close()
+
+
+@pytest.fixture
+def page(browser):
+    pg = browser.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.errors = errors
+    yield pg
+    pg.close()
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

@@ -1,0 +1,87 @@
+"""Log in, open the command-center map, and check what a person sees."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from tests.browser.conftest import PASSWORD, shot
+
+pytestmark = pytest.mark.browser
+
+
+def login(page, server):
+    page.goto(server + "/")
+    assert "/login" in page.url
+    page.fill("#name", "duty")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("body[data-ready='1']", timeout=30000)
+
+
+def layer_count(page, layer: str) -> int:
+    return page.evaluate(
+        """(layer) => { const cfg = JSON.parse(document.getElementById('mapapp-config').textContent);
+                        return window[cfg.layers[layer]].getLayers().length; }""", layer)
+
+
+def test_map_draws_grids_and_incidents(page, server, sample_city):
+    login(page, server)
+    page.wait_for_selector(".mapapp-map[data-incidents]", timeout=30000)
+    with sample_city.connect() as conn:
+        n_grids = conn.execute(text("SELECT count(*) FROM grids g JOIN grid_plans p ON p.id = g.plan_id "
+                                    "AND p.status = 'published'")).scalar()
+    assert n_grids > 5
+    assert page.locator("path.grid-shape").count() == n_grids
+    drawn = int(page.get_attribute(".mapapp-map", "data-incidents"))
+    assert drawn > 0 and layer_count(page, "incidents") == drawn
+    assert page.locator(".grid-label").count() == n_grids
+    assert "显示" in page.inner_text("#status")
+    assert page.locator(".badge.simulated").count() >= 1  # simulated data is labelled
+    shot(page, "command_center_zh")
+    assert not page.errors, page.errors
+
+
+def test_period_filter_changes_what_is_drawn(page, server, sample_city):
+    login(page, server)
+    page.wait_for_selector(".mapapp-map[data-incidents]", timeout=30000)
+    page.select_option("#period", "24h")
+    page.wait_for_function("() => /\\d/.test(document.getElementById('status').textContent) && "
+                           "!document.getElementById('status').textContent.includes('…')")
+    day = int(page.get_attribute(".mapapp-map", "data-incidents"))
+    page.select_option("#period", "all")
+    page.wait_for_function(f"() => Number(document.querySelector('.mapapp-map').dataset.incidents) > {day}",
+                           timeout=30000)
+
+
+def test_grid_panel_opens_on_click(page, server, sample_city):
+    login(page, server)
+    grid = page.locator("path.grid-shape").first
+    code = grid.get_attribute("data-grid")
+    grid.click(force=True)
+    page.wait_for_selector(f"#grid-panel[data-grid='{code}']", timeout=15000)
+    assert page.is_visible("#grid-panel")
+    total = page.inner_text("#panel-total").replace(",", "")
+    assert total.isdigit()
+    stats = json.loads(page.evaluate(
+        f"() => fetch('/api/grids/{code}/stats?since=30d').then(r => r.text())"))
+    assert int(total) == stats["total"]
+    shot(page, "grid_panel")
+
+
+def test_language_switch_to_english_is_remembered(page, server, sample_city):
+    login(page, server)
+    assert "筛选" in page.inner_text("#controls")
+    page.click("#lang-switch")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.get_attribute("html", "lang") == "en"
+    assert "Filter" in page.inner_text("#controls")
+    page.goto(server + "/")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.get_attribute("html", "lang") == "en"
+    page.wait_for_selector(".mapapp-map[data-incidents]", timeout=30000)
+    shot(page, "command_center_en")
+    page.click("#lang-switch")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.get_attribute("html", "lang") == "zh-CN"
