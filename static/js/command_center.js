@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var cfg = null, map = null, incidentLayer = null, basemapLayer = null;
-  var colors = {}, labels = {}, pending = null, basemapKey = null, canvas = null, baseCanvas = null;
+  var colors = {}, labels = {}, pending = null, basemapKey = null, baseCanvas = null;
 
   function esc(value) {
     return String(value == null ? "" : value).replace(/[&<>"']/g, function (c) {
@@ -47,9 +47,6 @@
       // The page's strings arrive after folium draws; build the tooltip when it opens.
       layer.bindTooltip(function () { return gridTooltip(f.properties); }, {sticky: true});
       layer.on("click", function () { api.openGridPanel(f.properties.code); });
-      if (layer.getElement) { layer.on("add", function () {
-        var el = layer.getElement(); if (el) { el.setAttribute("data-grid", f.properties.code); el.classList.add("grid-shape"); }
-      }); }
     },
 
     period: function () {
@@ -91,7 +88,7 @@
             var p = f.properties, c = f.geometry.coordinates, open = p.status !== "closed" && p.status !== "voided";
             var color = colors[p.category] || "#555";
             var mk = L.circleMarker([c[1], c[0]], {radius: 4, weight: 1, color: color, fillColor: color,
-              fillOpacity: open ? 0.85 : 0.0, opacity: 0.9, renderer: canvas});
+              fillOpacity: open ? 0.85 : 0.0, opacity: 0.9});
             mk.bindPopup(function () { return api.incidentPopup(p); });
             incidentLayer.addLayer(mk);
           });
@@ -167,7 +164,8 @@
       map = window[cfg.layers.map];
       incidentLayer = window[cfg.layers.incidents];
       basemapLayer = cfg.layers.basemap ? window[cfg.layers.basemap] : null;
-      canvas = L.canvas({padding: 0.2});  // thousands of incidents: one canvas, not one SVG node each
+      // Overlays share the map's one canvas (preferCanvas), so a click reaches the topmost
+      // shape, incident over grid; the base map has a canvas of its own in a lower pane.
       map.createPane("basemap").style.zIndex = 250;  // above tiles (200), below grids (400)
       baseCanvas = L.canvas({pane: "basemap", padding: 0.5});
       map.getContainer().classList.add("mapapp-map");

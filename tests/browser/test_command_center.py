@@ -26,6 +26,17 @@ def layer_count(page, layer: str) -> int:
                         return window[cfg.layers[layer]].getLayers().length; }""", layer)
 
 
+def screen_point(page, lon: float, lat: float) -> tuple[float, float]:
+    """Where a lon/lat is on the screen (the map draws on a canvas, so we click pixels)."""
+    pt = page.evaluate(
+        """([lon, lat]) => { const cfg = JSON.parse(document.getElementById('mapapp-config').textContent);
+                             const map = window[cfg.layers.map];
+                             const p = map.latLngToContainerPoint([lat, lon]);
+                             const r = map.getContainer().getBoundingClientRect();
+                             return [r.left + p.x, r.top + p.y]; }""", [lon, lat])
+    return pt[0], pt[1]
+
+
 def test_map_draws_grids_and_incidents(page, server, sample_city):
     login(page, server)
     page.wait_for_selector(".mapapp-map[data-incidents]", timeout=30000)
@@ -33,7 +44,7 @@ def test_map_draws_grids_and_incidents(page, server, sample_city):
         n_grids = conn.execute(text("SELECT count(*) FROM grids g JOIN grid_plans p ON p.id = g.plan_id "
                                     "AND p.status = 'published'")).scalar()
     assert n_grids > 5
-    assert page.locator("path.grid-shape").count() == n_grids
+    assert layer_count(page, "grids") == n_grids
     drawn = int(page.get_attribute(".mapapp-map", "data-incidents"))
     assert drawn > 0 and layer_count(page, "incidents") == drawn
     assert page.locator(".grid-label").count() == n_grids
@@ -56,10 +67,20 @@ def test_period_filter_changes_what_is_drawn(page, server, sample_city):
 
 
 def test_grid_panel_opens_on_click(page, server, sample_city):
+    from shapely.geometry import shape
+
     login(page, server)
-    grid = page.locator("path.grid-shape").first
-    code = grid.get_attribute("data-grid")
-    grid.click(force=True)
+    page.uncheck("#cat-all")  # no incident markers over the spot we click
+    grids = json.loads(page.evaluate("() => fetch('/api/grids').then(r => r.text())"))["features"]
+    places = json.loads(page.evaluate("() => fetch('/api/key_places').then(r => r.text())"))["features"]
+    grid = max(grids, key=lambda f: shape(f["geometry"]).area)
+    code = grid["properties"]["code"]
+    # a spot well inside the grid and away from key-place markers, which sit above grids
+    inside = shape(grid["geometry"]).buffer(-0.0002)
+    for p in places:
+        inside = inside.difference(shape(p["geometry"]).buffer(0.0004))
+    spot = inside.representative_point()
+    page.mouse.click(*screen_point(page, spot.x, spot.y))
     page.wait_for_selector(f"#grid-panel[data-grid='{code}']", timeout=15000)
     assert page.is_visible("#grid-panel")
     total = page.inner_text("#panel-total").replace(",", "")
