@@ -72,7 +72,8 @@ def build_command_center(*, bounds, communities: list[dict], grids: list[dict],
         p = shape(g["geometry"]).representative_point()
         folium.Marker([p.y, p.x], icon=folium.DivIcon(
             html=f'<span class="grid-label">{_escape(grid_label(g["code"]))}</span>',
-            icon_size=(60, 16), icon_anchor=(30, 8), class_name="grid-label-icon")).add_to(labels)
+            icon_size=(60, 16), icon_anchor=(30, 8), class_name="grid-label-icon"),
+            interactive=False, keyboard=False).add_to(labels)
     labels.add_to(m)
 
     folium.GeoJson(
