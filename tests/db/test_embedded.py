@@ -1,0 +1,32 @@
+"""The embedded cluster: socket only, kept between commands, status reported."""
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import text
+
+from mapapp.db.embedded import SYSTEM_USER, cluster
+
+
+def test_cluster_listens_on_a_unix_socket_only(engine, db_home):
+    c = cluster(db_home)
+    st = c.status()
+    assert st["running"] and st["initialised"]
+    assert (c.socketdir / ".s.PGSQL.5432").is_socket()
+    with engine.connect() as conn:
+        assert conn.execute(text("SHOW listen_addresses")).scalar() == ""
+        assert conn.execute(text("SELECT inet_server_addr()")).scalar() is None
+
+
+def test_server_does_not_run_as_root(engine, db_home):
+    pid = int((cluster(db_home).datadir / "postmaster.pid").read_text().split()[0])
+    uid = os.stat(f"/proc/{pid}").st_uid
+    assert uid != 0
+    if os.geteuid() == 0:
+        import pwd
+
+        assert pwd.getpwuid(uid).pw_name == SYSTEM_USER
+
+
+def test_start_is_idempotent(db_home):
+    assert cluster(db_home).start() is False  # already running: nothing to do
