@@ -269,8 +269,12 @@ def serve(port: int, host: str) -> None:
     from werkzeug.serving import run_simple
 
     from mapapp import create_app
+    from mapapp.db.session import DatabaseError
 
-    app = create_app(_settings())
+    try:
+        app = create_app(_settings())
+    except DatabaseError as exc:
+        raise _fail(exc) from exc
     click.echo(f"mapapp on http://{host}:{port}/")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 

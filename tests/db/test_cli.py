@@ -1,0 +1,57 @@
+"""The mapapp command against the test database."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from mapapp.cli import main
+
+
+@pytest.fixture
+def run(db, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db.url.render_as_string(hide_password=False))
+    runner = CliRunner()
+
+    def invoke(*args, env=None):
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+    return invoke
+
+
+def test_user_add_and_token(run, db):
+    r = run("user", "add", "wang", "--role", "dispatcher", env={"MAPAPP_NEW_PASSWORD": "long enough pw"})
+    assert r.exit_code == 0, r.output
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT role FROM users WHERE name = 'wang'")).scalar() == "dispatcher"
+    r = run("token", "create", "wang")
+    assert r.exit_code == 0 and r.output.strip().startswith("mapapp_")
+
+
+def test_user_add_refuses_bad_role_short_password_and_duplicates(run):
+    assert run("user", "add", "li", "--role", "boss").exit_code == 2
+    r = run("user", "add", "li", "--role", "viewer", env={"MAPAPP_NEW_PASSWORD": "short"})
+    assert r.exit_code == 1 and "at least 8" in r.output
+    run("user", "add", "li", "--role", "viewer", env={"MAPAPP_NEW_PASSWORD": "long enough pw"})
+    r = run("user", "add", "li", "--role", "viewer", env={"MAPAPP_NEW_PASSWORD": "long enough pw"})
+    assert r.exit_code == 1 and "already exists" in r.output
+
+
+def test_random_password_is_printed_once(run):
+    r = run("user", "add", "zhao", "--role", "planner")
+    assert r.exit_code == 0 and "password (shown once):" in r.output
+
+
+def test_token_for_unknown_user(run):
+    r = run("token", "create", "nobody")
+    assert r.exit_code == 1 and "nobody" in r.output
+
+
+def test_db_commands_refuse_when_database_url_is_set(run):
+    r = run("db", "status")
+    assert r.exit_code == 1 and "DATABASE_URL" in r.output
+
+
+def test_bad_database_url_is_explained(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@/nowhere?host=/nonexistent")
+    r = CliRunner().invoke(main, ["db", "migrate"])
+    assert r.exit_code == 1 and "cannot connect" in r.output
