@@ -1,0 +1,59 @@
+"""What each importable layer holds: its columns, their types, and the geometry it takes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mapapp.db.models import ADMIN_LEVELS, INCIDENT_STATUSES
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "str"  # str | int | float | bool | datetime
+    required: bool = False
+    default: object = None
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    geometry: str  # polygon | point | line | any
+    columns: tuple[Column, ...]
+    in_jurisdiction: bool = False  # rows outside the districts are rejected
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+LAYERS: dict[str, LayerSpec] = {s.name: s for s in (
+    LayerSpec("admin_areas", "polygon", (
+        Column("code", required=True), Column("name", required=True),
+        Column("level", required=True, choices=ADMIN_LEVELS), Column("parent_code"))),
+    LayerSpec("grids", "polygon", (
+        Column("code", required=True), Column("name", required=True), Column("community_code"),
+        Column("grid_head"), Column("police_officer"), Column("assistant"), Column("supervisor"))),
+    LayerSpec("base_units", "any", (
+        Column("kind", default="building", choices=("building", "address")), Column("name"),
+        Column("address"), Column("households", "int", default=0),
+        Column("population", "int", default=0), Column("estimated", "bool", default=False),
+        Column("source")), in_jurisdiction=True),
+    LayerSpec("incidents", "point", (
+        Column("category", required=True), Column("reported_at", "datetime"),
+        Column("status", default="reported", choices=INCIDENT_STATUSES),
+        Column("priority", default="normal", choices=("normal", "high", "urgent")),
+        Column("source"), Column("description"), Column("weight", "float"), Column("count", "int"),
+        Column("simulated", "bool", default=False)), in_jurisdiction=True),
+    LayerSpec("key_places", "point", (
+        Column("name"), Column("category", required=True), Column("address")), in_jurisdiction=True),
+    LayerSpec("streets", "line", (
+        Column("name"), Column("class"), Column("length_m", "float"),
+        Column("oneway", "bool", default=False))),
+)}
+
+
+def spec(layer: str) -> LayerSpec:
+    try:
+        return LAYERS[layer]
+    except KeyError:
+        raise ValueError(f"unknown layer {layer!r}; use one of {', '.join(LAYERS)}") from None

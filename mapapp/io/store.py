@@ -1,0 +1,193 @@
+"""Import a file into one layer, all or nothing, and export a layer to a file."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from sqlalchemy.engine import Engine
+
+from mapapp.errors import UserError
+from mapapp.incidents import taxonomy as taxonomy_mod
+from mapapp.io import queries as q
+from mapapp.io.layers import spec as layer_spec
+from mapapp.io.prepare import Reject, prepare
+from mapapp.io.readers import ReadError, read
+
+BATCH = 2000
+LEVEL_ORDER = {"district": 0, "street": 1, "community": 2}
+
+
+@dataclass
+class ImportReport:
+    layer: str
+    read: int
+    loaded: int
+    rejected: int
+    notes: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    rejects_path: Path | None = None
+
+
+class ImportRejected(UserError):
+    """Some rows are bad and --skip-bad was not given: nothing was imported."""
+    code = "rows_rejected"
+
+    def __init__(self, report: ImportReport):
+        self.report = report
+        lines = [str(r) for r in report.rejects[:20]]
+        more = len(report.rejects) - len(lines)
+        if more > 0:
+            lines.append(f"… and {more} more (use --skip-bad to load the good rows and list them all)")
+        super().__init__(f"{report.rejected} of {report.read} rows rejected:\n  " + "\n  ".join(lines),
+                         row=report.rejects[0].row if report.rejects else None)
+
+
+def _check_codes(frame, conn, layer: str, rejects: list[Reject]) -> np.ndarray:
+    """Layer-specific checks that need the database. Returns the mask of rows to drop."""
+    bad = np.zeros(len(frame), bool)
+    rows = frame["_row"].to_numpy()
+
+    def reject(i, fieldname, reason):
+        bad[i] = True
+        rejects.append(Reject(int(rows[i]), fieldname, reason))
+
+    codes = frame["code"].tolist() if "code" in frame else []
+    seen: dict[str, int] = {}
+    for i, code in enumerate(codes):
+        if code in seen:
+            reject(i, "code", f"{code!r} appears twice (first at row {seen[code]})")
+        seen.setdefault(code, int(rows[i]))
+    if layer == "admin_areas":
+        in_db = q.existing_codes(conn, codes + [c for c in frame["parent_code"] if c])
+        levels = dict(zip(codes, frame["level"]))
+        for i, (code, parent, level) in enumerate(zip(codes, frame["parent_code"], frame["level"])):
+            if code in in_db:
+                reject(i, "code", f"{code!r} is already loaded")
+            if level == "district" and parent:
+                reject(i, "parent_code", "a district has no parent")
+            elif level != "district" and not parent:
+                reject(i, "parent_code", f"a {level} needs a parent_code")
+            elif parent:
+                parent_level = levels.get(parent) or in_db.get(parent)
+                if parent_level is None:
+                    reject(i, "parent_code", f"unknown parent {parent!r}")
+                elif LEVEL_ORDER[parent_level] != LEVEL_ORDER[level] - 1:
+                    reject(i, "parent_code", f"a {level} cannot sit under a {parent_level}")
+    if layer == "grids":
+        given = [c for c in frame["community_code"] if c]
+        known = q.community_codes(conn, given)
+        for i, c in enumerate(frame["community_code"]):
+            if c and c not in known:
+                reject(i, "community_code", f"no community with code {c!r}")
+    return bad
+
+
+def _records(frame, layer: str) -> list[dict]:
+    cols = [c for c in frame.columns if c not in ("geometry", "_row")]
+    wkb = shapely.to_wkb(np.asarray(frame.geometry.array, dtype=object))
+    out = []
+    for values, g in zip(frame[cols].itertuples(index=False, name=None), wkb):
+        rec = {c: (None if isinstance(v, float) and np.isnan(v) else v) for c, v in zip(cols, values)}
+        rec["wkb"] = g
+        out.append(rec)
+    if layer == "admin_areas":
+        out.sort(key=lambda r: LEVEL_ORDER[r["level"]])
+    return out
+
+
+def _shift_to_now(frame, notes: list[str]) -> None:
+    times = [t for t in frame["reported_at"] if t is not None]
+    if not times:
+        return
+    weeks = (datetime.now(timezone.utc) - max(times)) // timedelta(weeks=1)
+    if weeks:
+        shift = timedelta(weeks=weeks)
+        frame["reported_at"] = [t + shift if t is not None else None for t in frame["reported_at"]]
+        notes.append(f"simulated times shifted by {weeks} weeks so the latest falls in the past 7 days")
+
+
+def write_rejects(path: Path, rejects: list[Reject]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["row", "field", "reason"])
+        w.writerows((r.row, r.field, r.reason) for r in rejects)
+
+
+def import_file(engine: Engine, layer: str, path: Path, *, crs: str | None = None,
+                datum: str = "wgs84", mapping: dict | None = None, constants: dict | None = None,
+                skip_bad: bool = False, rejects_path: Path | None = None,
+                gpkg_layer: str | None = None, plan: str | None = None, publish: bool = False,
+                shift_time_to_now: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Load FILE into LAYER in one transaction. A bad row loads nothing unless skip_bad."""
+    spec = layer_spec(layer)
+    path = Path(path)
+    mapping = dict(mapping or {})
+    try:
+        gdf = read(path, gpkg_layer, lon_col=mapping.pop("lon", None), lat_col=mapping.pop("lat", None))
+    except ReadError as exc:
+        raise UserError(str(exc), field="file") from exc
+    if crs:
+        from mapapp.geo.crs import parse_crs
+
+        try:
+            src_crs = parse_crs(crs)
+        except ValueError as exc:
+            raise UserError(str(exc), field="crs") from exc
+    else:
+        src_crs = gdf.crs
+    with engine.begin() as conn:
+        try:
+            prepared = prepare(gdf, spec, src_crs=src_crs, datum=datum, mapping=mapping,
+                               constants=constants, jurisdiction=q.jurisdiction(conn),
+                               taxonomy=taxonomy_mod.load() if layer == "incidents" else None)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+        frame, rejects, notes = prepared.frame, list(prepared.rejects), list(prepared.notes)
+        drop = _check_codes(frame, conn, layer, rejects)
+        frame = frame[~drop]
+        rejects.sort(key=lambda r: (r.row, r.field))
+        report = ImportReport(layer, read=len(gdf), loaded=0,
+                              rejected=len({r.row for r in rejects}), notes=notes, rejects=rejects)
+        if rejects and not skip_bad:
+            raise ImportRejected(report)
+        if layer == "incidents" and shift_time_to_now:
+            _shift_to_now(frame, notes)
+        records = _records(frame, layer)
+        if layer == "grids":
+            plan_id = q.plan_for_import(conn, plan or "imported", publish)
+            for r in records:
+                r["plan_id"] = plan_id
+                r.setdefault("community_code", None)
+        for start in range(0, len(records), BATCH):
+            q.insert_many(conn, layer, records[start:start + BATCH])
+            if progress:
+                progress(min(start + BATCH, len(records)), len(records))
+        report.loaded = len(records)
+    if rejects:
+        report.rejects_path = Path(rejects_path or Path.cwd() / f"{path.stem}.rejects.csv")
+        write_rejects(report.rejects_path, rejects)
+    return report
+
+
+def export_layer(engine: Engine, layer: str, path: Path) -> int:
+    """Write a layer to .geojson or .gpkg; returns the number of features written."""
+    layer_spec(layer)
+    path = Path(path)
+    driver = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}.get(path.suffix.lower())
+    if driver is None:
+        raise UserError(f"{path.name}: export writes .geojson or .gpkg", field="file")
+    with engine.connect() as conn:
+        rows = q.export_rows(conn, layer)
+    geoms = [shapely.from_wkb(bytes(r.pop("wkb"))) for r in rows]
+    gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
+    if "reported_at" in gdf:
+        gdf["reported_at"] = gdf["reported_at"].map(lambda t: t.isoformat() if t is not None else None)
+    gdf.to_file(path, driver=driver, layer=layer if driver == "GPKG" else None)
+    return len(gdf)
