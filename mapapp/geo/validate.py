@@ -41,5 +41,7 @@ def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     invalid = present & ~shapely.is_valid(geoms)
     if invalid.any():
         geoms = geoms.copy()
-        geoms[invalid] = shapely.make_valid(geoms[invalid])
+        # "structure" rebuilds polygons from their rings: it copes with rings that touch or
+        # cross themselves and never mixes in stray lines
+        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
     return geoms, invalid

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import csv
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from mapapp.errors import UserError
 from mapapp.incidents import taxonomy as taxonomy_mod
@@ -119,13 +120,24 @@ def write_rejects(path: Path, rejects: list[Reject]) -> None:
         w.writerows((r.row, r.field, r.reason) for r in rejects)
 
 
-def import_file(engine: Engine, layer: str, path: Path, *, crs: str | None = None,
+@contextmanager
+def _transaction(bind: Engine | Connection) -> Iterator[Connection]:
+    """A new transaction on an engine, or the caller's own when given a connection."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.begin() as conn:
+            yield conn
+
+
+def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str | None = None,
                 datum: str = "wgs84", mapping: dict | None = None, constants: dict | None = None,
                 skip_bad: bool = False, rejects_path: Path | None = None,
                 gpkg_layer: str | None = None, plan: str | None = None, publish: bool = False,
                 shift_time_to_now: bool = False,
                 progress: Callable[[int, int], None] | None = None) -> ImportReport:
-    """Load FILE into LAYER in one transaction. A bad row loads nothing unless skip_bad."""
+    """Load FILE into LAYER in one transaction (the caller's, when `bind` is a connection).
+    A bad row loads nothing unless skip_bad."""
     spec = layer_spec(layer)
     path = Path(path)
     mapping = dict(mapping or {})
@@ -142,7 +154,7 @@ def import_file(engine: Engine, layer: str, path: Path, *, crs: str | None = Non
             raise UserError(str(exc), field="crs") from exc
     else:
         src_crs = gdf.crs
-    with engine.begin() as conn:
+    with _transaction(bind) as conn:
         try:
             prepared = prepare(gdf, spec, src_crs=src_crs, datum=datum, mapping=mapping,
                                constants=constants, jurisdiction=q.jurisdiction(conn),
