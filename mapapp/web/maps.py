@@ -14,7 +14,7 @@ from mapapp.web.assets import localize
 
 GRID_STYLE = {"color": "#1f4e9c", "weight": 2, "fillColor": "#3b7dd8", "fillOpacity": 0.06}
 COMMUNITY_STYLE = {"color": "#444444", "weight": 3, "dashArray": "8 6", "fill": False}
-KEY_PLACE_COLOR = "#6d2c91"
+KEY_PLACE_COLOR = "#5d4037"
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,10 @@ class MapLayers:
 
 
 def grid_label(code: str) -> str:
-    """Short on-map label: community and grid sequence (the last 6 digits of a 15-digit code)."""
-    return f"{code[-6:-3]}-{code[-3:]}" if len(code) >= 9 and code.isdigit() else code
+    """Short on-map label of a 15-digit code: street-community-grid sequence, e.g. 1-2-5."""
+    if len(code) == 15 and code.isdigit():
+        return f"{int(code[6:9])}-{int(code[9:12])}-{int(code[12:])}"
+    return code
 
 
 def build_command_center(*, bounds, communities: list[dict], grids: list[dict],

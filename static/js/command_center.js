@@ -67,7 +67,7 @@
     },
     query: function (extra) {
       var q = new URLSearchParams(api.period()), cats = api.categories();
-      if (cats) q.set("category", cats.length ? cats.join(",") : "__none__");
+      if (cats && cats.length) q.set("category", cats.join(","));
       Object.keys(extra || {}).forEach(function (k) { q.set(k, extra[k]); });
       return q;
     },
@@ -132,11 +132,20 @@
       var panel = document.getElementById("grid-panel"), body = document.getElementById("grid-panel-body");
       panel.hidden = false;
       body.textContent = s("status.loading");
-      var q = api.query();
+      // The period filters on the server; the category boxes (top-level codes) filter the
+      // per-category rows here, so the totals are always the sum of what is ticked.
+      var q = new URLSearchParams(api.period()), ticked = api.categories();
       fetch(cfg.urls.gridStats.replace("__CODE__", encodeURIComponent(code)) + "?" + q.toString(), {credentials: "same-origin"})
         .then(function (r) { return r.json(); })
         .then(function (st) {
           if (st.error) { body.textContent = s("status.error", {message: st.message}); return; }
+          if (ticked) {
+            st.by_category = st.by_category.filter(function (c) { return ticked.indexOf(c.code) >= 0; });
+            ["total", "open", "closed"].forEach(function (k) {
+              st[k] = st.by_category.reduce(function (a, c) { return a + c[k]; }, 0);
+            });
+            st.per_1000_households = st.grid.households > 0 ? Math.round(st.total * 100000 / st.grid.households) / 100 : null;
+          }
           var gp = st.grid, max = Math.max.apply(null, [1].concat(st.by_category.map(function (c) { return c.total; })));
           var bars = st.by_category.length ? st.by_category.map(function (c) {
             return '<div class="bar-row"><span class="bar-label">' + esc(c.label) + '</span><span class="bar" style="width:' +
@@ -169,6 +178,7 @@
       map.createPane("basemap").style.zIndex = 250;  // above tiles (200), below grids (400)
       baseCanvas = L.canvas({pane: "basemap", padding: 0.5});
       map.getContainer().classList.add("mapapp-map");
+      if (map.attributionControl) map.attributionControl.addAttribution(esc(s("attribution.osm")));
       cfg.categories.forEach(function (t) {
         colors[t.code] = t.color; labels[t.code] = t.label;
         t.children.forEach(function (c) { colors[c.code] = c.color; labels[c.code] = c.label; });

@@ -44,27 +44,28 @@ def server(sample_city, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def browser():
+    """Playwright starts Chromium with a fresh temporary profile (user-data dir)."""
     from playwright.sync_api import sync_playwright
 
     exe = shutil.which("chromium") or "/usr/bin/chromium"
     assert Path(exe).exists(), "Debian chromium is not installed (scripts/test installs it)"
     with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=exe, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 900})
-        yield ctx
-        ctx.close()
+        b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture
 def page(browser):
-    pg = browser.new_page()
+    """A new browser context (no cookies) for every test."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.errors = errors
     yield pg
-    pg.close()
+    ctx.close()
 
 
 def shot(page, name: str) -> Path:

@@ -83,11 +83,14 @@ def test_grid_panel_opens_on_click(page, server, sample_city):
     page.mouse.click(*screen_point(page, spot.x, spot.y))
     page.wait_for_selector(f"#grid-panel[data-grid='{code}']", timeout=15000)
     assert page.is_visible("#grid-panel")
-    total = page.inner_text("#panel-total").replace(",", "")
-    assert total.isdigit()
+    assert page.inner_text("#panel-total") == "0"  # no category ticked
+    page.check("#cat-all")  # the open panel follows the filter
+    page.wait_for_function("() => document.getElementById('panel-total') && "
+                           "document.getElementById('panel-total').textContent !== '0'", timeout=15000)
     stats = json.loads(page.evaluate(
         f"() => fetch('/api/grids/{code}/stats?since=30d').then(r => r.text())"))
-    assert int(total) == stats["total"]
+    assert stats["total"] > 0
+    assert int(page.inner_text("#panel-total").replace(",", "")) == stats["total"]
     shot(page, "grid_panel")
 
 

@@ -20,5 +20,5 @@ def test_grid_stats_folds_subcategories():
 
 
 def test_grid_label_is_community_and_grid_sequence():
-    assert grid_label("910101001002003") == "002-003"
+    assert grid_label("910101001002013") == "1-2-13"
     assert grid_label("G7") == "G7"
