@@ -55,3 +55,25 @@ def test_bad_database_url_is_explained(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@/nowhere?host=/nonexistent")
     r = CliRunner().invoke(main, ["db", "migrate"])
     assert r.exit_code == 1 and "cannot connect" in r.output
+
+
+def test_import_reports_rows_and_refuses_bad_files(run, db, tmp_path):
+    areas = tmp_path / "d.geojson"
+    areas.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+                     '{"code": "D1", "name": "d", "level": "district"}, "geometry": {"type": "Polygon", '
+                     '"coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}}]}')
+    r = run("import", "admin_areas", str(areas))
+    assert r.exit_code == 0 and "1 admin_areas imported" in r.output
+    cases = tmp_path / "c.csv"
+    cases.write_text("x,y,kind\n0.5,0.5,public_order\n0.6,0.6,nope\n")
+    r = run("import", "incidents", str(cases), "--map", "category=kind")
+    assert r.exit_code == 1 and "nothing was imported" in r.output and "row 3, category" in r.output
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == 0
+    rejects = tmp_path / "rejects.csv"
+    r = run("import", "incidents", str(cases), "--map", "category=kind", "--skip-bad", "--rejects", str(rejects))
+    assert r.exit_code == 0 and "1 incidents imported" in r.output and rejects.exists()
+    assert run("import", "incidents", str(cases), "--map", "category").exit_code == 2
+    out = tmp_path / "out.gpkg"
+    r = run("export", "incidents", str(out))
+    assert r.exit_code == 0 and out.exists()

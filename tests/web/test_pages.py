@@ -54,3 +54,22 @@ def test_open_redirect_refused(app, city):
     r = c.post("/login?next=https://evil.example/", data={"name": "viewer",
                "password": "correct horse battery", "csrf_token": csrf})
     assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+def test_tile_server_replaces_the_drawn_base_map(engine, city, tmp_path):
+    from mapapp import create_app
+    from mapapp.settings import Settings
+
+    url = engine.url.render_as_string(hide_password=False)
+    app = create_app(Settings(database_url=url, home=tmp_path, tiles="http://tiles.intranet/{z}/{x}/{y}.png",
+                              tiles_attribution="Intranet tiles"))
+    c = app.test_client()
+    login(c, "viewer")
+    html = c.get("/").get_data(as_text=True)
+    assert "http://tiles.intranet/{z}/{x}/{y}.png" in html and "Intranet tiles" in html
+    assert '"basemap": null' in html
+
+
+def test_public_read_mode_shows_the_map_without_login(public_app, city):
+    r = public_app.test_client().get("/")
+    assert r.status_code == 200 and "L.map(" in r.get_data(as_text=True)
