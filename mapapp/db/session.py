@@ -1,12 +1,9 @@
 """Engine and session factory; one transaction per unit of work."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from functools import lru_cache
-from typing import Iterator
-
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from mapapp.settings import Settings
 
@@ -59,9 +56,3 @@ def check_postgis(engine: Engine) -> dict:
             raise DatabaseError(f"PostGIS {version} is too old: mapapp needs PostGIS >= 3.1")
     return {"postgresql": pg, "postgis": version, "pgrouting": exts.get("pgrouting")}
 
-
-@contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction: commits when the block ends, rolls back everything on any error."""
-    with engine.begin() as conn:
-        yield conn

@@ -176,7 +176,6 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
             plan_id = q.plan_for_import(conn, plan or "imported", publish)
             for r in records:
                 r["plan_id"] = plan_id
-                r.setdefault("community_code", None)
         for start in range(0, len(records), BATCH):
             q.insert_many(conn, layer, records[start:start + BATCH])
             if progress:

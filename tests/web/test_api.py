@@ -16,7 +16,7 @@ def test_healthz_reports_versions(app):
     assert r.json["database"].startswith("15")
 
 
-@pytest.mark.parametrize("path", ["/api/grids", "/api/incidents", f"/api/grids/x/stats",
+@pytest.mark.parametrize("path", ["/api/grids", "/api/incidents", "/api/grids/x/stats",
                                   "/api/taxonomy", "/api/admin_areas", f"/api/basemap?bbox={BBOX}"])
 def test_api_needs_login(app, city, path):
     r = app.test_client().get(path)
