@@ -1,7 +1,8 @@
-"""Engine and session factory; one transaction per unit of work."""
+"""The engine for the configured database (DATABASE_URL or the embedded cluster) and the PostGIS check."""
 from __future__ import annotations
 
 from functools import lru_cache
+
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
