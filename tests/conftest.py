@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_TABLES = ("incidents", "grids", "grid_plans", "base_units", "key_places", "streets",
+DATA_TABLES = ("incident_events", "incidents", "grids", "grid_plans", "base_units", "key_places", "streets",
                "api_tokens", "users", "admin_areas")
 
 

@@ -101,6 +101,10 @@ class Incident(Base):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id", ondelete="SET NULL"), index=True)
     community_id: Mapped[int | None] = mapped_column(ForeignKey("admin_areas.id"), index=True)
     assign_flag: Mapped[str | None] = mapped_column(String(16))
+    deadline_hours: Mapped[float | None] = mapped_column(Float)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
     __table_args__ = (
@@ -109,6 +113,19 @@ class Incident(Base):
         CheckConstraint("assign_flag IS NULL OR assign_flag IN ('boundary', 'outside')",
                         name="incident_assign_flag_valid"),
     )
+
+
+class IncidentEvent(Base):
+    """One step of a case: who did what, when, with a note."""
+    __tablename__ = "incident_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class KeyPlace(Base):
