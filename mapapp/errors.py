@@ -8,9 +8,10 @@ class UserError(Exception):
     status = 400
 
     def __init__(self, message: str, *, field: str | None = None, row: int | None = None,
-                 code: str | None = None, status: int | None = None):
+                 code: str | None = None, status: int | None = None, extra: dict | None = None):
         super().__init__(message)
         self.message = message
+        self.extra = extra or {}
         self.field = field
         self.row = row
         if code:
@@ -24,7 +25,7 @@ class UserError(Exception):
             body["field"] = self.field
         if self.row is not None:
             body["row"] = self.row
-        return body
+        return {**body, **self.extra}
 
 
 class ParamError(UserError):

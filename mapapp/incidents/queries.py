@@ -86,3 +86,71 @@ def counts_by_category(conn: Connection, f: IncidentFilter) -> list[dict]:
 
 def any_simulated(conn: Connection) -> bool:
     return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM incidents WHERE simulated)")).scalar())
+
+
+def insert(conn: Connection, values: dict, wkb: bytes, deadline_hours: float, actor: str,
+           source_note: str | None = None) -> dict:
+    """Insert one incident (the trigger assigns grid and community) and its first history step."""
+    row = conn.execute(text("""
+        INSERT INTO incidents (category, reported_at, status, priority, source, description, weight,
+                               count, deadline_hours, geom)
+        VALUES (:category, coalesce(:reported_at, now()), 'reported', :priority, :source, :description,
+                :weight, :count, :deadline_hours, ST_GeomFromWKB(:wkb, 4326))
+        RETURNING id, reported_at, assign_flag,
+                  (SELECT code FROM grids WHERE id = grid_id) AS grid,
+                  (SELECT code FROM admin_areas WHERE id = community_id) AS community"""),
+        {**{k: values.get(k) for k in ("category", "reported_at", "priority", "source", "description",
+                                       "weight", "count")},
+         "deadline_hours": deadline_hours, "wkb": wkb}).mappings().one()
+    conn.execute(text("INSERT INTO incident_events (incident_id, action, to_status, actor, note) "
+                      "VALUES (:i, 'report', 'reported', :a, :n)"), {"i": row["id"], "a": actor, "n": source_note})
+    return dict(row)
+
+
+def open_nearby(conn: Connection, incident_id: int, metres: float, hours: float) -> list[dict]:
+    """Open incidents of the same category within `metres` and `hours` of this one: likely duplicates."""
+    rows = conn.execute(text("""
+        SELECT o.id, o.status, o.reported_at, round(ST_Distance(o.geom::geography, n.geom::geography)) AS metres
+          FROM incidents n JOIN incidents o
+            ON o.id <> n.id AND o.category = n.category AND o.status = ANY(:open)
+           AND ST_DWithin(o.geom::geography, n.geom::geography, :metres)
+           AND o.reported_at BETWEEN n.reported_at - make_interval(secs => :secs)
+                                 AND n.reported_at + make_interval(secs => :secs)
+         WHERE n.id = :id
+         ORDER BY metres, o.id LIMIT 20"""),
+        {"id": incident_id, "open": list(OPEN_STATUSES), "metres": metres, "secs": hours * 3600}).mappings().all()
+    return [dict(r, reported_at=r["reported_at"].isoformat() if r["reported_at"] else None,
+                 metres=float(r["metres"])) for r in rows]
+
+
+def get(conn: Connection, incident_id: int, for_update: bool = False) -> dict | None:
+    row = conn.execute(text(f"""
+        SELECT i.id, i.category, i.reported_at, i.status, i.priority, i.source, i.description,
+               i.simulated, i.assign_flag, i.deadline_hours, i.dispatched_at, i.due_at, i.closed_at,
+               g.code AS grid, a.code AS community, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat
+          FROM incidents i LEFT JOIN grids g ON g.id = i.grid_id
+          LEFT JOIN admin_areas a ON a.id = i.community_id
+         WHERE i.id = :id {"FOR UPDATE OF i" if for_update else ""}"""), {"id": incident_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def history(conn: Connection, incident_id: int) -> list[dict]:
+    rows = conn.execute(text("SELECT action, from_status, to_status, actor, note, at FROM incident_events "
+                             "WHERE incident_id = :id ORDER BY at, id"), {"id": incident_id}).mappings().all()
+    return [dict(r, at=r["at"].isoformat()) for r in rows]
+
+
+def apply_transition(conn: Connection, incident_id: int, action: str, current: str, target: str,
+                     actor: str, note: str | None, deadline_hours: float) -> None:
+    """Move a case to `target`: dispatch starts the clock, close stops it, reopen clears it."""
+    conn.execute(text("""
+        UPDATE incidents SET status = :target, deadline_hours = :hours,
+               dispatched_at = CASE WHEN :dispatch THEN now() ELSE dispatched_at END,
+               due_at = CASE WHEN :dispatch THEN now() + make_interval(secs => :hours * 3600) ELSE due_at END,
+               closed_at = CASE WHEN :closing THEN now() WHEN :reopen THEN NULL ELSE closed_at END
+         WHERE id = :id"""), {"id": incident_id, "target": target, "hours": deadline_hours,
+                              "dispatch": action == "dispatch", "closing": target == "closed",
+                              "reopen": action == "reopen"})
+    conn.execute(text("INSERT INTO incident_events (incident_id, action, from_status, to_status, actor, note) "
+                      "VALUES (:i, :a, :f, :t, :u, :n)"),
+                 {"i": incident_id, "a": action, "f": current, "t": target, "u": actor, "n": note})

@@ -3,6 +3,7 @@ every field. Pure: no database. Every problem becomes a Reject naming the row an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 import geopandas as gpd
 import numpy as np
@@ -17,6 +18,7 @@ from mapapp.io.layers import LayerSpec
 
 _TYPE_NAMES = {0: "point", 1: "line", 2: "ring", 3: "polygon", 4: "multipoint", 5: "multiline",
                6: "multipolygon", 7: "geometry collection"}
+FUTURE_SLACK = timedelta(minutes=5)  # clocks of phones and cameras run a little fast
 _TRUE = {"1", "true", "t", "yes", "y", "on"}
 _FALSE = {"0", "false", "f", "no", "n", "off", ""}
 
@@ -137,7 +139,10 @@ def _geometry(spec: LayerSpec, geoms: np.ndarray, rej: _Rejects, notes: list[str
 
 def prepare(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, src_crs, datum: str = "wgs84",
             mapping: dict[str, str] | None = None, constants: dict | None = None,
-            jurisdiction=None, taxonomy: Taxonomy | None = None) -> Prepared:
+            jurisdiction=None, taxonomy: Taxonomy | None = None, fix_swapped_file: bool = True) -> Prepared:
+    """Rows ready for `spec`'s table, the rejected rows with reasons, and notes on what was fixed.
+    A file whose lon/lat are swapped throughout is swapped back (fix_swapped_file); a single
+    swapped row is always rejected."""
     mapping, constants, notes = dict(mapping or {}), dict(constants or {}), []
     if datum not in datum_mod.DATUMS:
         raise ValueError(f"--datum must be one of {', '.join(datum_mod.DATUMS)}, got {datum!r}")
@@ -159,7 +164,7 @@ def prepare(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, src_crs, datum: str = "wg
 
     if source_crs.is_geographic:
         xy = shapely.get_coordinates(shapely.point_on_surface(geoms[present]))
-        if len(xy) and validate.swapped_file(xy[:, 0], xy[:, 1], jur_bounds):
+        if fix_swapped_file and len(xy) and validate.swapped_file(xy[:, 0], xy[:, 1], jur_bounds):
             geoms[present] = shapely.transform(geoms[present], lambda c: c[:, ::-1])
             notes.append("lon/lat were swapped in the whole file and have been swapped back")
         reps = np.full(len(geoms), None, dtype=object)
@@ -229,6 +234,11 @@ def prepare(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, src_crs, datum: str = "wg
         cats = frame["category"].to_numpy()
         unknown = np.array([c is not None and c not in taxonomy for c in cats], bool)
         rej.add(unknown, "category", lambda v: f"{v!r} is not in the taxonomy", cats)
+    if "reported_at" in frame:
+        limit = datetime.now(timezone.utc) + FUTURE_SLACK
+        times = frame["reported_at"].to_numpy()
+        future = np.array([t is not None and t > limit for t in times], bool)
+        rej.add(future, "reported_at", lambda v: f"{v.isoformat()} is in the future", times)
 
     out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=gdf.index), crs=4326)
     out["_row"] = rows

@@ -52,6 +52,8 @@ def csrf_token() -> str:
 def _check_csrf() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS") or g.get("via_token"):
         return
+    if g.get("user") is None and request.endpoint != "auth.login":
+        return  # nobody logged in: the view's role check answers 401
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
     if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
         abort(400, description="missing or wrong CSRF token; reload the page and try again")

@@ -1,15 +1,19 @@
-"""GET /api/incidents: paged GeoJSON by bbox, time, category and status."""
+"""Incidents: the paged GeoJSON list, intake, one case with its history, workflow transitions."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 
-from mapapp.incidents import filters
+from mapapp.errors import NotFound, ParamError, UserError
+from mapapp.incidents import filters, intake, workflow
 from mapapp.incidents import queries as q
+from mapapp.io.queries import jurisdiction
 from mapapp.web.api.common import incident_filter
-from mapapp.web.auth import login_required
+from mapapp.web.auth import login_required, role_required
 from mapapp.web.setup import ext
 
 bp = Blueprint("api_incidents", __name__)
+DUPLICATE_METRES = 50.0
+DUPLICATE_HOURS = 72.0
 
 
 @bp.get("/api/incidents")
@@ -30,3 +34,89 @@ def list_incidents():
     resp = jsonify(body)
     resp.mimetype = "application/geo+json"
     return resp
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ParamError("the body must be JSON (Content-Type: application/json)", field="body")
+    return body
+
+
+def _number(name: str, default: float) -> float:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ParamError(f"{name} must be a number", field=name) from None
+    if value <= 0:
+        raise ParamError(f"{name} must be positive", field=name)
+    return value
+
+
+@bp.post("/api/incidents")
+@role_required("dispatcher")
+def create_incident():
+    """Intake: validate, assign grid and community in the same transaction, suggest duplicates."""
+    body = _json_body()
+    metres = _number("duplicate_metres", DUPLICATE_METRES)
+    hours = _number("duplicate_hours", DUPLICATE_HOURS)
+    taxonomy = ext()["taxonomy"]
+    with ext()["engine"].begin() as conn:
+        new = intake.validate(body, taxonomy, jurisdiction(conn))
+        deadline = workflow.deadline_hours(taxonomy, new.values["category"], new.values["priority"])
+        row = q.insert(conn, new.values, new.wkb, deadline, g.user["name"])
+        dupes = q.open_nearby(conn, row["id"], metres, hours)
+    resp = jsonify({"id": row["id"], "grid": row["grid"], "community": row["community"],
+                    "assign_flag": row["assign_flag"], "status": "reported",
+                    "reported_at": row["reported_at"].isoformat(), "deadline_hours": deadline,
+                    "deadline_starts": "at dispatch", "notes": list(new.notes),
+                    "possible_duplicates": dupes})
+    resp.status_code = 201
+    resp.headers["Location"] = url_for("api_incidents.get_incident", incident_id=row["id"])
+    return resp
+
+
+def _case(conn, incident_id: int) -> dict:
+    case = q.get(conn, incident_id)
+    if case is None:
+        raise NotFound(f"no incident {incident_id}", field="id")
+    for k in ("reported_at", "dispatched_at", "due_at", "closed_at"):
+        case[k] = case[k].isoformat() if case[k] else None
+    case["allowed_actions"] = workflow.allowed(case["status"])
+    case["history"] = q.history(conn, incident_id)
+    return case
+
+
+@bp.get("/api/incidents/<int:incident_id>")
+@login_required
+def get_incident(incident_id: int):
+    with ext()["engine"].connect() as conn:
+        return jsonify(_case(conn, incident_id))
+
+
+@bp.post("/api/incidents/<int:incident_id>/transitions")
+@role_required("dispatcher", "patrol_lead")
+def transition(incident_id: int):
+    body = _json_body()
+    action, note = body.get("action"), body.get("note")
+    if not isinstance(action, str) or not action:
+        raise ParamError("action is required", field="action")
+    if note is not None and not isinstance(note, str):
+        raise ParamError("note must be text", field="note")
+    with ext()["engine"].begin() as conn:
+        case = q.get(conn, incident_id, for_update=True)
+        if case is None:
+            raise NotFound(f"no incident {incident_id}", field="id")
+        try:
+            target = workflow.next_state(case["status"], action, g.user["role"])
+        except workflow.TransitionError as exc:
+            raise UserError(str(exc), field="action", status=exc.status, extra={"current": case["status"]},
+                            code={409: "illegal_transition", 403: "forbidden"}.get(exc.status, "bad_parameter")) from exc
+        hours = workflow.deadline_hours(ext()["taxonomy"], case["category"], case["priority"]) \
+            if case["category"] in ext()["taxonomy"] else (case["deadline_hours"] or 24.0)
+        q.apply_transition(conn, incident_id, action, case["status"], target, g.user["name"], note, hours)
+        body = _case(conn, incident_id)
+    return jsonify(body)

@@ -1,0 +1,136 @@
+"""Intake (POST /api/incidents), one case with its history, and workflow transitions."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+AUTH = {}
+
+
+@pytest.fixture
+def api(app, city):
+    c = app.test_client()
+    headers = {"Authorization": f"Bearer {city['token']}"}  # the dispatcher's token
+
+    def post(path, json=None, **kw):
+        return c.post(path, json=json, headers=headers, **kw)
+
+    def get(path):
+        return c.get(path, headers=headers)
+    return post, get
+
+
+def test_intake_assigns_grid_and_returns_deadline(api, engine):
+    post, get = api
+    r = post("/api/incidents", {"category": "public_order.theft", "lon": 24.942, "lat": 60.165,
+                                "description": "bike stolen", "priority": "urgent"})
+    assert r.status_code == 201, r.json
+    assert r.json["grid"] == "910101001001001" and r.json["community"] == "910101001001"
+    assert r.json["deadline_hours"] == 6.0  # theft 24 h, urgent x 1/4
+    assert r.headers["Location"].endswith(f"/api/incidents/{r.json['id']}")
+    case = get(f"/api/incidents/{r.json['id']}").json
+    assert case["status"] == "reported" and case["history"][0]["actor"] == "dispatcher"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT description FROM incidents WHERE id = :i"), {"i": r.json["id"]}).scalar() == "bike stolen"
+
+
+def test_geojson_feature_and_gcj02_outside_china_unchanged(api):
+    post, _ = api
+    r = post("/api/incidents", {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.947, 60.165]},
+                                "properties": {"category": "city_mgmt.vending", "datum": "gcj02"}})
+    assert r.status_code == 201 and r.json["grid"] == "910101001001002"
+
+
+def test_duplicates_suggested(api):
+    post, _ = api
+    first = post("/api/incidents", {"category": "safety.gas", "lon": 24.9481, "lat": 60.1681}).json
+    r = post("/api/incidents", {"category": "safety.gas", "lon": 24.9482, "lat": 60.1681})
+    ids = [d["id"] for d in r.json["possible_duplicates"]]
+    assert first["id"] in ids
+    assert all(d["metres"] <= 50 for d in r.json["possible_duplicates"])
+    r = post("/api/incidents", {"category": "safety.fire", "lon": 24.9482, "lat": 60.1681})
+    assert r.json["possible_duplicates"] == []  # other category
+
+
+def test_outside_every_grid_is_flagged_not_dropped(api):
+    post, _ = api
+    r = post("/api/incidents", {"category": "emergency.accident", "lon": 24.935, "lat": 60.155})
+    assert r.status_code == 201 and r.json["assign_flag"] == "outside" and r.json["grid"] is None
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"category": "nope", "lon": 24.942, "lat": 60.165}, "category"),
+    ({"lon": 24.942, "lat": 60.165}, "category"),
+    ({"category": "public_order", "lat": 60.165}, "lon"),
+    ({"category": "public_order", "lon": "east", "lat": 60.165}, "lon"),
+    ({"category": "public_order", "lon": 124.942, "lat": 60.165}, "lon,lat"),  # outside the jurisdiction
+    ({"category": "public_order", "lon": 60.165, "lat": 24.942}, "lon,lat"),  # swapped
+    ({"category": "public_order", "lon": 24.942, "lat": 60.165, "reported_at": "2999-01-01T00:00:00Z"}, "reported_at"),
+    ({"category": "public_order", "lon": 24.942, "lat": 60.165, "reported_at": "yesterday"}, "reported_at"),
+    ({"category": "public_order", "lon": 24.942, "lat": 60.165, "priority": "asap"}, "priority"),
+    ({"category": "public_order", "lon": 24.942, "lat": 60.165, "datum": "tokyo"}, "datum"),
+    ({"category": "public_order", "lon": 24.942, "lat": 60.165, "colour": "red"}, "colour"),
+    ({"type": "Feature", "geometry": {"type": "LineString", "coordinates": []}, "properties": {}}, "geometry"),
+    ([1, 2], "body"),
+])
+def test_bad_intake_is_400_naming_the_field_and_writes_nothing(api, engine, body, field):
+    post, _ = api
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM incidents")).scalar()
+    r = post("/api/incidents", body)
+    assert r.status_code == 400, r.json
+    assert r.json["field"] == field and r.json["message"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == before
+
+
+def test_malformed_json(api):
+    post, _ = api
+    r = post("/api/incidents", data="{not json", content_type="application/json")
+    assert r.status_code == 400 and r.json["field"] == "body"
+
+
+def test_intake_needs_a_writing_role(app, city):
+    from tests.web.conftest import login
+
+    c = app.test_client()
+    assert c.post("/api/incidents", json={}).status_code == 401
+    login(c, "viewer")
+    assert c.post("/api/incidents", json={}, headers={"X-CSRF-Token": "x"}).status_code in (400, 403)
+    c.get("/")
+    with c.session_transaction() as sess:
+        csrf = sess["csrf"]
+    r = c.post("/api/incidents", json={"category": "public_order", "lon": 24.942, "lat": 60.165},
+               headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 403
+
+
+def test_full_closed_loop_with_history_and_deadline(api):
+    post, get = api
+    iid = post("/api/incidents", {"category": "public_order.noise", "lon": 24.942, "lat": 60.165}).json["id"]
+    for action in ("register", "dispatch", "start", "handle", "send_back", "handle", "close"):
+        r = post(f"/api/incidents/{iid}/transitions", {"action": action, "note": f"step {action}"})
+        assert r.status_code == 200, r.json
+    case = get(f"/api/incidents/{iid}").json
+    assert case["status"] == "closed" and case["closed_at"] and case["due_at"]
+    assert [h["action"] for h in case["history"]] == ["report", "register", "dispatch", "start", "handle",
+                                                       "send_back", "handle", "close"]
+    assert case["history"][5]["from_status"] == "handled" and case["history"][5]["to_status"] == "in_progress"
+    assert case["deadline_hours"] == 12.0
+    r = post(f"/api/incidents/{iid}/transitions", {"action": "dispatch"})
+    assert r.status_code == 409 and r.json["current"] == "closed" and "closed" in r.json["message"]
+    r = post(f"/api/incidents/{iid}/transitions", {"action": "reopen"})
+    assert r.status_code == 200 and r.json["status"] == "registered" and r.json["closed_at"] is None
+
+
+def test_transition_errors(api):
+    post, _ = api
+    iid = post("/api/incidents", {"category": "public_order", "lon": 24.942, "lat": 60.165}).json["id"]
+    assert post(f"/api/incidents/{iid}/transitions", {"action": "void"}).status_code == 200
+    r = post(f"/api/incidents/{iid}/transitions", {"action": "register"})
+    assert r.status_code == 409 and r.json["current"] == "voided"
+    r = post(f"/api/incidents/{iid}/transitions", {"note": "x"})
+    assert r.status_code == 400 and r.json["field"] == "action"
+    r = post(f"/api/incidents/{iid}/transitions", {"action": "fly"})
+    assert r.status_code == 400 and r.json["field"] == "action"
+    assert post("/api/incidents/999999/transitions", {"action": "void"}).status_code == 404
