@@ -27,6 +27,7 @@ class IncidentFilter:
     statuses: tuple[str, ...] = ()
     grid: str | None = None
     community: str | None = None
+    overdue: bool = False
     limit: int = DEFAULT_LIMIT
     after_id: int | None = None
 
@@ -84,7 +85,8 @@ def _csv(value: str | None) -> list[str]:
 def parse(args: Mapping[str, str], taxonomy: Taxonomy, *, now: datetime | None = None,
           allowed: frozenset[str] | None = None) -> IncidentFilter:
     """Build a filter from query parameters; a bad one raises ParamError naming it."""
-    known = {"bbox", "since", "until", "category", "status", "grid", "community", "limit", "cursor"}
+    known = {"bbox", "since", "until", "category", "status", "grid", "community", "overdue", "limit",
+             "cursor"}
     if allowed is not None:
         unsupported = sorted(k for k in args if k in known and k not in allowed)
         if unsupported:
@@ -114,6 +116,11 @@ def parse(args: Mapping[str, str], taxonomy: Taxonomy, *, now: datetime | None =
         f = replace(f, grid=args["grid"].strip())
     if args.get("community"):
         f = replace(f, community=args["community"].strip())
+    if args.get("overdue"):
+        flag = args["overdue"].strip().lower()
+        if flag not in ("1", "true", "0", "false"):
+            raise ParamError("overdue must be true or false", field="overdue")
+        f = replace(f, overdue=flag in ("1", "true"))
     if args.get("limit"):
         raw = args["limit"]
         if not raw.isdigit() or int(raw) < 1:

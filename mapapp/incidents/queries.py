@@ -35,6 +35,9 @@ def where(f: IncidentFilter, alias: str = "i") -> tuple[str, dict]:
     if f.community:
         parts.append(f"{alias}.community_id IN (SELECT id FROM admin_areas WHERE code = :community_code)")
         params["community_code"] = f.community
+    if f.overdue:
+        parts.append(f"{alias}.due_at < now() AND {alias}.status = ANY(:open_statuses)")
+        params["open_statuses"] = list(OPEN_STATUSES)
     return " AND ".join(parts), params
 
 
@@ -43,22 +46,24 @@ def count(conn: Connection, f: IncidentFilter) -> int:
     return conn.execute(text(f"SELECT count(*) FROM incidents i WHERE {cond}"), params).scalar_one()
 
 
-def features(conn: Connection, f: IncidentFilter) -> list[dict]:
-    """One page of incidents as GeoJSON features, ordered by id, after the cursor."""
+def features(conn: Connection, f: IncidentFilter, newest_first: bool = False) -> list[dict]:
+    """One page of incidents as GeoJSON features, ordered by id after the cursor (or the newest)."""
     cond, params = where(f)
-    if f.after_id is not None:
+    if f.after_id is not None and not newest_first:
         cond += " AND i.id > :after_id"
         params["after_id"] = f.after_id
     params["limit"] = f.limit
+    params["open_statuses"] = list(OPEN_STATUSES)
     rows = conn.execute(text(f"""
         SELECT i.id, i.category, i.reported_at, i.status, i.priority, i.source, i.description,
-               i.simulated, i.assign_flag, g.code AS grid, a.code AS community,
+               i.simulated, i.assign_flag, i.due_at, g.code AS grid, a.code AS community,
+               (i.due_at < now() AND i.status = ANY(:open_statuses)) AS overdue,
                ST_AsGeoJSON(i.geom, 6) AS geometry
           FROM incidents i
           LEFT JOIN grids g ON g.id = i.grid_id
           LEFT JOIN admin_areas a ON a.id = i.community_id
          WHERE {cond}
-         ORDER BY i.id
+         ORDER BY i.id {"DESC" if newest_first else ""}
          LIMIT :limit"""), params).mappings().all()
     return [{
         "type": "Feature", "id": r["id"], "geometry": json.loads(r["geometry"]),
@@ -67,7 +72,9 @@ def features(conn: Connection, f: IncidentFilter) -> list[dict]:
                        "status": r["status"], "priority": r["priority"], "source": r["source"],
                        "description": r["description"], "simulated": r["simulated"],
                        "assign_flag": r["assign_flag"], "grid": r["grid"],
-                       "community": r["community"]},
+                       "community": r["community"],
+                       "due_at": r["due_at"].isoformat() if r["due_at"] else None,
+                       "overdue": bool(r["overdue"])},
     } for r in rows]
 
 
@@ -154,3 +161,15 @@ def apply_transition(conn: Connection, incident_id: int, action: str, current: s
     conn.execute(text("INSERT INTO incident_events (incident_id, action, from_status, to_status, actor, note) "
                       "VALUES (:i, :a, :f, :t, :u, :n)"),
                  {"i": incident_id, "a": action, "f": current, "t": target, "u": actor, "n": note})
+
+
+def last_event(conn: Connection) -> int:
+    return conn.execute(text("SELECT coalesce(max(id), 0) FROM incident_events")).scalar_one()
+
+
+def changed_since(conn: Connection, event_id: int, cap: int = 500) -> tuple[int, list[int]]:
+    """Incidents reported or moved after history event `event_id`, and the newest event id."""
+    rows = conn.execute(text("SELECT id, incident_id FROM incident_events WHERE id > :e ORDER BY id LIMIT :cap"),
+                        {"e": event_id, "cap": cap}).all()
+    last = rows[-1][0] if rows else event_id
+    return last, sorted({r[1] for r in rows})

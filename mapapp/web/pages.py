@@ -45,12 +45,15 @@ def command_center():
                                      tiles_attribution=settings.tiles_attribution)
     strings = {k: v for k, v in i18n.catalog(lang).items()
                if k.split(".")[0] in ("status", "panel", "grid", "team", "incident", "simulated",
-                                      "filter", "attribution")}
+                                      "filter", "attribution", "latest", "action")}
     config = {
         "lang": lang, "layers": layers.__dict__, "strings": strings,
         "categories": taxonomy.as_json(lang),
         "urls": {"incidents": url_for("api_incidents.list_incidents"),
                  "basemap": url_for("api_meta.basemap"),
+                 "latest": url_for("api_incidents.latest_incidents"),
+                 "changes": url_for("api_incidents.changes"),
+                 "incident": url_for("api_incidents.get_incident", incident_id=0).rstrip("0"),
                  "gridStats": url_for("api_grids.grid_stats_view", code="__CODE__")},
         "simulated": simulated,
     }

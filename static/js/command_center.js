@@ -5,6 +5,7 @@
   "use strict";
   var cfg = null, map = null, incidentLayer = null, basemapLayer = null;
   var colors = {}, labels = {}, pending = null, basemapKey = null, baseCanvas = null;
+  var lastEvent = null, POLL_MS = 5000;  // new incidents show within 5 s
 
   function esc(value) {
     return String(value == null ? "" : value).replace(/[&<>"']/g, function (c) {
@@ -68,6 +69,7 @@
     query: function (extra) {
       var q = new URLSearchParams(api.period()), cats = api.categories();
       if (cats && cats.length) q.set("category", cats.join(","));
+      if (document.getElementById("overdue-only").checked) q.set("overdue", "true");
       Object.keys(extra || {}).forEach(function (k) { q.set(k, extra[k]); });
       return q;
     },
@@ -87,8 +89,9 @@
           fc.features.forEach(function (f) {
             var p = f.properties, c = f.geometry.coordinates, open = p.status !== "closed" && p.status !== "voided";
             var color = colors[p.category] || "#555";
-            var mk = L.circleMarker([c[1], c[0]], {radius: 4, weight: 1, color: color, fillColor: color,
-              fillOpacity: open ? 0.85 : 0.0, opacity: 0.9});
+            var mk = L.circleMarker([c[1], c[0]], {radius: p.overdue ? 5 : 4, weight: p.overdue ? 2.5 : 1,
+              color: p.overdue ? "#000" : color, fillColor: color, fillOpacity: open ? 0.85 : 0.0, opacity: 0.9});
+            mk.incidentId = p.id;
             mk.bindPopup(function () { return api.incidentPopup(p); });
             incidentLayer.addLayer(mk);
           });
@@ -109,7 +112,61 @@
         "<tr><th>" + esc(s("incident.reported_at")) + "</th><td>" + esc(p.reported_at ? new Date(p.reported_at).toLocaleString(cfg.lang === "zh" ? "zh-CN" : "en") : "–") + "</td></tr>" +
         "<tr><th>" + esc(s("incident.source")) + "</th><td>" + esc(p.source) + "</td></tr>" +
         "<tr><th>" + esc(s("incident.grid")) + "</th><td>" + esc(p.grid || "–") + "</td></tr>" + flag +
+        (p.due_at ? "<tr><th>" + esc(s("incident.due_at")) + "</th><td>" + esc(api.when(p.due_at)) +
+          (p.overdue ? ' <b class="overdue">' + esc(s("incident.overdue")) + "</b>" : "") + "</td></tr>" : "") +
         '<tr><td colspan="2">' + sim + esc(p.description) + "</td></tr></table>";
+    },
+
+    when: function (iso) {
+      return iso ? new Date(iso).toLocaleString(cfg.lang === "zh" ? "zh-CN" : "en") : "–";
+    },
+
+    loadLatest: function (fresh) {
+      var q = api.query({limit: 20});
+      var cats = api.categories(), list = document.getElementById("latest");
+      if (cats && cats.length === 0) { list.innerHTML = "<li>" + esc(s("latest.empty")) + "</li>"; return; }
+      fetch(cfg.urls.latest + "?" + q.toString(), {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (fc) {
+        list.innerHTML = fc.features.length ? "" : "<li>" + esc(s("latest.empty")) + "</li>";
+        fc.features.forEach(function (f) {
+          var p = f.properties, li = document.createElement("li");
+          li.setAttribute("data-id", p.id);
+          if (fresh && fresh.indexOf(p.id) >= 0) li.className = "fresh";
+          li.innerHTML = '<span class="swatch" style="background:' + esc(colors[p.category] || "#555") + '"></span>' +
+            esc(labels[p.category] || p.category) + ' <span class="when">' + esc(api.when(p.reported_at)) + "</span>" +
+            (p.overdue ? ' <span class="overdue">' + esc(s("incident.overdue")) + "</span>" : "");
+          li.addEventListener("click", function () { api.showIncident(p.id, f.geometry.coordinates); });
+          list.appendChild(li);
+        });
+      });
+    },
+
+    showIncident: function (id, coords) {
+      map.flyTo([coords[1], coords[0]], Math.max(map.getZoom(), 17), {duration: 0.5});
+      fetch(cfg.urls.incident + id, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (c) {
+        var rows = c.history.map(function (h) {
+          return "<tr><td>" + esc(api.when(h.at)) + "</td><td>" + esc(s("action." + h.action)) + "</td><td>" +
+            esc(h.actor || "") + "</td><td>" + esc(h.note || "") + "</td></tr>";
+        }).join("");
+        var props = {id: c.id, category: c.category, status: c.status, reported_at: c.reported_at, source: c.source,
+          grid: c.grid, assign_flag: c.assign_flag, description: c.description, simulated: c.simulated,
+          due_at: c.due_at, overdue: c.due_at && new Date(c.due_at) < new Date() && ["closed", "voided"].indexOf(c.status) < 0};
+        L.popup({maxWidth: 360}).setLatLng([c.lat, c.lon]).setContent(
+          '<div class="incident-detail" data-id="' + esc(c.id) + '"><b>' + esc(s("incident.id")) + " " + esc(c.id) + "</b>" +
+          api.incidentPopup(props) + "<h4>" + esc(s("incident.history")) + '</h4><table class="history">' + rows + "</table></div>"
+        ).openOn(map);
+      });
+    },
+
+    poll: function () {
+      fetch(cfg.urls.changes + (lastEvent === null ? "" : "?after=" + lastEvent), {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (ch) {
+          var first = lastEvent === null;
+          lastEvent = ch.last;
+          if (!first && ch.changed.length) { api.loadIncidents(); api.loadLatest(ch.changed); }
+        })
+        .catch(function () { /* the next poll tries again */ })
+        .then(function () { setTimeout(api.poll, POLL_MS); });
     },
 
     loadBasemap: function () {
@@ -198,14 +255,18 @@
         all.checked = Array.prototype.every.call(document.querySelectorAll(".cat-box"), function (x) { return x.checked; });
         api.refresh();
       }); });
+      document.getElementById("overdue-only").addEventListener("change", api.refresh);
       document.getElementById("grid-panel-close").addEventListener("click", function () { document.getElementById("grid-panel").hidden = true; });
       map.on("moveend", function () { api.loadIncidents(); api.loadBasemap(); });
       api.loadBasemap();
       api.loadIncidents();
+      api.loadLatest();
+      api.poll();
       document.body.setAttribute("data-ready", "1");
     },
     refresh: function () {
       api.loadIncidents();
+      api.loadLatest();
       var panel = document.getElementById("grid-panel");
       if (!panel.hidden && panel.getAttribute("data-grid")) api.openGridPanel(panel.getAttribute("data-grid"));
     }

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from mapapp import create_app, sample
-from mapapp.accounts.queries import add_user
+from mapapp.accounts.queries import add_user, create_token
 from mapapp.settings import Settings
 from tests.conftest import DATA_TABLES, ROOT
 
@@ -27,6 +27,7 @@ def sample_city(engine):
     sample.load(engine, "helsinki", echo=lambda *_: None)
     with engine.begin() as conn:
         add_user(conn, "duty", "dispatcher", PASSWORD)
+        engine.token = create_token(conn, "duty", "browser-test")
     return engine
 
 

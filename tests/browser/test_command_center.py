@@ -109,3 +109,26 @@ def test_language_switch_to_english_is_remembered(page, server, sample_city):
     page.click("#lang-switch")
     page.wait_for_selector("body[data-ready='1']")
     assert page.get_attribute("html", "lang") == "zh-CN"
+
+
+def test_new_incident_appears_without_reload(page, server, sample_city):
+    import urllib.request
+
+    login(page, server)
+    page.wait_for_selector("#latest li[data-id]", timeout=15000)
+    page.wait_for_timeout(1000)  # the first poll has taken the current event number
+    body = json.dumps({"category": "safety.gas", "lon": 24.9445, "lat": 60.1690,
+                       "description": "<b>gas smell</b> in stairwell"}).encode()
+    req = urllib.request.Request(server + "/api/incidents", data=body, method="POST", headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {sample_city.token}"})
+    with urllib.request.urlopen(req) as resp:
+        new_id = json.loads(resp.read())["id"]
+    item = page.wait_for_selector(f"#latest li[data-id='{new_id}']", timeout=12000)
+    assert "fresh" in (item.get_attribute("class") or "")
+    item.click()
+    detail = page.wait_for_selector(f".incident-detail[data-id='{new_id}']", timeout=10000)
+    text_shown = detail.inner_text()
+    assert "<b>gas smell</b>" in text_shown  # shown as text, not as markup
+    assert "上报" in text_shown  # the history's first step
+    shot(page, "live_incident")
+    assert not page.errors, page.errors

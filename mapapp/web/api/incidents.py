@@ -1,6 +1,8 @@
 """Incidents: the paged GeoJSON list, intake, one case with its history, workflow transitions."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, g, jsonify, request, url_for
 
 from mapapp.errors import NotFound, ParamError, UserError
@@ -34,6 +36,35 @@ def list_incidents():
     resp = jsonify(body)
     resp.mimetype = "application/geo+json"
     return resp
+
+
+@bp.get("/api/incidents/latest")
+@login_required
+def latest_incidents():
+    """The newest incidents under the filter (default 20): the list beside the live map."""
+    f = incident_filter(allowed={"bbox", "since", "until", "category", "status", "grid", "community",
+                                 "overdue", "limit"})
+    if not request.args.get("limit"):
+        f = replace(f, limit=20)
+    with ext()["engine"].connect() as conn:
+        feats = q.features(conn, f, newest_first=True)
+    resp = jsonify({"type": "FeatureCollection", "features": feats})
+    resp.mimetype = "application/geo+json"
+    return resp
+
+
+@bp.get("/api/incidents/changes")
+@login_required
+def changes():
+    """What changed after history event `after` (new incidents, status changes): the map polls this."""
+    raw = request.args.get("after", "")
+    with ext()["engine"].connect() as conn:
+        if raw == "":
+            return jsonify({"last": q.last_event(conn), "changed": []})
+        if not raw.isdigit():
+            raise ParamError("after must be an event number returned by this endpoint", field="after")
+        last, changed = q.changed_since(conn, int(raw))
+    return jsonify({"last": last, "changed": changed})
 
 
 def _json_body() -> dict:
