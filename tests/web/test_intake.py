@@ -134,3 +134,23 @@ def test_transition_errors(api):
     r = post(f"/api/incidents/{iid}/transitions", {"action": "fly"})
     assert r.status_code == 400 and r.json["field"] == "action"
     assert post("/api/incidents/999999/transitions", {"action": "void"}).status_code == 404
+
+
+def test_changes_latest_and_overdue(api, engine):
+    post, get = api
+    start = get("/api/incidents/changes").json["last"]
+    iid = post("/api/incidents", {"category": "public_order.fight", "lon": 24.942, "lat": 60.165}).json["id"]
+    ch = get(f"/api/incidents/changes?after={start}").json
+    assert ch["changed"] == [iid] and ch["last"] > start
+    assert get(f"/api/incidents/changes?after={ch['last']}").json["changed"] == []
+    assert get("/api/incidents/changes?after=x").status_code == 400
+    latest = get("/api/incidents/latest?limit=3").json["features"]
+    assert latest[0]["id"] == iid and len(latest) == 3
+    post(f"/api/incidents/{iid}/transitions", {"action": "register"})
+    post(f"/api/incidents/{iid}/transitions", {"action": "dispatch"})
+    assert get("/api/incidents?overdue=true").json["numberMatched"] == 0
+    with engine.begin() as conn:  # the 2-hour clock of a fight has run out
+        conn.execute(text("UPDATE incidents SET due_at = now() - interval '1 minute' WHERE id = :i"), {"i": iid})
+    r = get("/api/incidents?overdue=true").json
+    assert [f["id"] for f in r["features"]] == [iid] and r["features"][0]["properties"]["overdue"] is True
+    assert get("/api/incidents?overdue=maybe").json["field"] == "overdue"
