@@ -43,7 +43,8 @@ LAYERS: dict[str, LayerSpec] = {s.name: s for s in (
         Column("status", default="reported", choices=INCIDENT_STATUSES),
         Column("priority", default="normal", choices=("normal", "high", "urgent")),
         Column("source"), Column("description"), Column("weight", "float"), Column("count", "int"),
-        Column("simulated", "bool", default=False)), in_jurisdiction=True),
+        Column("simulated", "bool", default=False), Column("dispatched_at", "datetime"),
+        Column("closed_at", "datetime")), in_jurisdiction=True),
     LayerSpec("key_places", "point", (
         Column("name"), Column("category", required=True), Column("address")), in_jurisdiction=True),
     LayerSpec("streets", "line", (

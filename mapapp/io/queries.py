@@ -21,9 +21,13 @@ INSERT = {
         VALUES (:kind, :name, :address, :households, :population, :estimated, :source,
                 ST_GeomFromWKB(:wkb, 4326))""",
     "incidents": """INSERT INTO incidents (category, reported_at, status, priority, source, description,
-                                           weight, count, simulated, geom)
+                                           weight, count, simulated, deadline_hours, dispatched_at, due_at,
+                                           closed_at, geom)
         VALUES (:category, :reported_at, :status, :priority, :source, :description, :weight, :count,
-                :simulated, ST_GeomFromWKB(:wkb, 4326))""",
+                :simulated, :deadline_hours, CAST(:dispatched_at AS timestamptz),
+                CAST(:dispatched_at AS timestamptz) + make_interval(secs => :deadline_hours * 3600),
+                CAST(:closed_at AS timestamptz),
+                ST_GeomFromWKB(:wkb, 4326))""",
     "key_places": """INSERT INTO key_places (name, category, address, geom)
         VALUES (:name, :category, :address, ST_GeomFromWKB(:wkb, 4326))""",
     "streets": """INSERT INTO streets (name, class, length_m, oneway, geom)
@@ -81,6 +85,7 @@ EXPORT = {
                ST_AsBinary(geom) AS wkb FROM base_units ORDER BY id""",
     "incidents": """SELECT i.id, i.category, i.reported_at, i.status, i.priority, g.code AS grid_code,
                a.code AS community_code, i.assign_flag, i.source, i.description, i.simulated,
+               i.dispatched_at, i.due_at, i.closed_at,
                ST_AsBinary(i.geom) AS wkb
         FROM incidents i LEFT JOIN grids g ON g.id = i.grid_id LEFT JOIN admin_areas a ON a.id = i.community_id
         ORDER BY i.id""",

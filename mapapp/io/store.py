@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from mapapp.errors import UserError
 from mapapp.incidents import taxonomy as taxonomy_mod
+from mapapp.incidents import workflow
 from mapapp.io import queries as q
 from mapapp.io.layers import spec as layer_spec
 from mapapp.io.prepare import Reject, prepare
@@ -109,7 +110,8 @@ def _shift_to_now(frame, notes: list[str]) -> None:
     weeks = (datetime.now(timezone.utc) - max(times)) // timedelta(weeks=1)
     if weeks:
         shift = timedelta(weeks=weeks)
-        frame["reported_at"] = [t + shift if t is not None else None for t in frame["reported_at"]]
+        for col in ("reported_at", "dispatched_at", "closed_at"):
+            frame[col] = [t + shift if t is not None else None for t in frame[col]]
         notes.append(f"simulated times shifted by {weeks} weeks so the latest falls in the past 7 days")
 
 
@@ -172,6 +174,10 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
         if layer == "incidents" and shift_time_to_now:
             _shift_to_now(frame, notes)
         records = _records(frame, layer)
+        if layer == "incidents":
+            tax = taxonomy_mod.load()
+            for r in records:  # the case clock: category deadline by priority, from dispatch
+                r["deadline_hours"] = workflow.deadline_hours(tax, r["category"], r["priority"])
         if layer == "grids":
             plan_id = q.plan_for_import(conn, plan or "imported", publish)
             for r in records:
@@ -198,7 +204,8 @@ def export_layer(engine: Engine, layer: str, path: Path) -> int:
         rows = q.export_rows(conn, layer)
     geoms = [shapely.from_wkb(bytes(r.pop("wkb"))) for r in rows]
     gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
-    if "reported_at" in gdf:
-        gdf["reported_at"] = gdf["reported_at"].map(lambda t: t.isoformat() if t is not None else None)
+    for col in ("reported_at", "dispatched_at", "due_at", "closed_at"):
+        if col in gdf:
+            gdf[col] = gdf[col].map(lambda t: t.isoformat() if t is not None else None)
     gdf.to_file(path, driver=driver, layer=layer if driver == "GPKG" else None)
     return len(gdf)
