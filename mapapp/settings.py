@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class Settings:
     secret_key: str | None = None
     public_read: bool = False
     taxonomy_path: Path | None = None
+    timezone: str = "UTC"
     testing: bool = False
 
     @classmethod
@@ -35,6 +37,11 @@ class Settings:
             secret_key=env.get("SECRET_KEY") or None,
             public_read=env.get("MAPAPP_PUBLIC_READ", "").lower() in ("1", "true", "yes", "on"),
             taxonomy_path=Path(env["MAPAPP_TAXONOMY"]) if env.get("MAPAPP_TAXONOMY") else None,
+            timezone=env.get("MAPAPP_TIMEZONE", "UTC"),
         )
         values.update(overrides)
+        try:
+            ZoneInfo(values["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"MAPAPP_TIMEZONE {values['timezone']!r} is not a time zone (e.g. Asia/Shanghai)") from None
         return cls(**values)

@@ -173,3 +173,38 @@ def changed_since(conn: Connection, event_id: int, cap: int = 500) -> tuple[int,
                         {"e": event_id, "cap": cap}).all()
     last = rows[-1][0] if rows else event_id
     return last, sorted({r[1] for r in rows})
+
+
+KPI_LEVELS = {  # level -> (code, name) columns of the joined row
+    "grid": ("g.code", "g.name"),
+    "community": ("c.code", "c.name"),
+    "street": ("s.code", "s.name"),
+}
+
+
+def kpi_rows(conn: Connection, f: IncidentFilter, level: str, tz: str) -> list[dict]:
+    """Per area: counts behind the closed-loop indicators (voided cases are not cases)."""
+    code, name = KPI_LEVELS[level]
+    cond, params = where(f)
+    params.update(open_statuses=list(OPEN_STATUSES), tz=tz)
+    rows = conn.execute(text(f"""
+        SELECT {code} AS code, {name} AS name,
+               count(*) AS cases,
+               count(*) FILTER (WHERE i.status = 'closed') AS closed,
+               count(*) FILTER (WHERE i.status = 'closed' AND i.due_at IS NOT NULL
+                                  AND i.closed_at IS NOT NULL) AS closed_with_deadline,
+               count(*) FILTER (WHERE i.status = 'closed' AND i.closed_at <= i.due_at) AS closed_on_time,
+               percentile_cont(0.5) WITHIN GROUP (
+                   ORDER BY extract(epoch FROM i.closed_at - i.reported_at) / 3600.0)
+                   FILTER (WHERE i.status = 'closed' AND i.closed_at IS NOT NULL) AS median_hours,
+               count(*) FILTER (WHERE i.status = ANY(:open_statuses) AND i.due_at < now()) AS overdue_now,
+               count(*) FILTER (WHERE i.status = 'closed' AND
+                   date_trunc('month', i.closed_at AT TIME ZONE :tz)
+                   = date_trunc('month', i.reported_at AT TIME ZONE :tz)) AS month_cleared
+          FROM incidents i
+          LEFT JOIN grids g ON g.id = i.grid_id
+          LEFT JOIN admin_areas c ON c.id = i.community_id
+          LEFT JOIN admin_areas s ON s.id = c.parent_id
+         WHERE {cond} AND i.status <> 'voided' AND {code} IS NOT NULL
+         GROUP BY 1, 2 ORDER BY 1"""), params).mappings().all()
+    return [dict(r) for r in rows]

@@ -60,3 +60,14 @@ def command_center():
     return render_template("command_center.html", folium=render_parts(m), config=config,
                            districts=districts, area=area, simulated=simulated,
                            other_lang="en" if lang == "zh" else "zh")
+
+
+@bp.get("/kpi")
+@login_required
+def kpi_page():
+    """Indicators table and chart; the same figures as /api/kpi, which also serves the CSV."""
+    from mapapp.web.api.kpi import compute
+
+    level, areas, total, _ = compute()
+    return render_template("kpi.html", level=level, areas=areas, total=total,
+                           args=request.args.to_dict(), tz=ext()["settings"].timezone)
