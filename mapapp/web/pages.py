@@ -69,5 +69,7 @@ def kpi_page():
     from mapapp.web.api.kpi import compute
 
     level, areas, total, _ = compute()
-    return render_template("kpi.html", level=level, areas=areas, total=total,
+    with ext()["engine"].connect() as conn:
+        simulated = iq.any_simulated(conn)
+    return render_template("kpi.html", level=level, areas=areas, total=total, simulated=simulated,
                            args=request.args.to_dict(), tz=ext()["settings"].timezone)

@@ -132,3 +132,17 @@ def test_new_incident_appears_without_reload(page, server, sample_city):
     assert "上报" in text_shown  # the history's first step
     shot(page, "live_incident")
     assert not page.errors, page.errors
+
+
+def test_kpi_page_sorts_and_charts(page, server, sample_city):
+    login(page, server)
+    page.click("#nav-kpi")
+    page.wait_for_selector("#kpi-table tbody tr")
+    rows = page.locator("#kpi-table tbody tr").count()
+    assert rows == page.locator("#kpi-chart .kpi-bar-row").count() > 5
+    page.click("#kpi-table thead th:nth-child(8)")  # overdue now, ascending
+    page.click("#kpi-table thead th:nth-child(8)")  # descending
+    values = [int(v) for v in page.locator("#kpi-table tbody td:nth-child(8)").all_inner_texts()]
+    assert values == sorted(values, reverse=True) and values[0] > 0
+    assert page.locator(".badge.simulated").count() == 1
+    shot(page, "kpi")
