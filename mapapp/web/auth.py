@@ -28,9 +28,12 @@ def _load_user() -> None:
     g.user = None
     engine = ext()["engine"]
     header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
+    token = header[7:].strip() if header.startswith("Bearer ") else None
+    if token is None and request.path.startswith("/open311/"):
+        token = request.values.get("api_key")  # GeoReport v2 clients send the key as a parameter
+    if token:
         with engine.begin() as conn:
-            g.user = accounts.user_for_token(conn, header[7:].strip())
+            g.user = accounts.user_for_token(conn, token)
         g.via_token = True
         if g.user is None:
             abort(401, description="the API token is unknown or revoked")
