@@ -208,3 +208,53 @@ def kpi_rows(conn: Connection, f: IncidentFilter, level: str, tz: str) -> list[d
          WHERE {cond} AND i.status <> 'voided' AND {code} IS NOT NULL
          GROUP BY 1, 2 ORDER BY 1"""), params).mappings().all()
     return [dict(r) for r in rows]
+
+
+TILE_EXTENT = 4096
+TILE_POINT_ZOOM = 15  # from this zoom on, tiles carry single incidents; below, clusters with counts
+TILE_POINT_CAP = 5000
+TILE_GRID = 16  # clusters: a 16 x 16 grid of cells per tile, so at most 256 features
+
+
+def data_version(conn: Connection) -> str:
+    """Changes whenever an incident is added or moves through the workflow (tile URLs carry it)."""
+    a, b = conn.execute(text("SELECT (SELECT coalesce(max(id), 0) FROM incidents), "
+                             "(SELECT coalesce(max(id), 0) FROM incident_events)")).one()
+    return f"{a}.{b}"
+
+
+def tile(conn: Connection, f: IncidentFilter, z: int, x: int, y: int) -> bytes:
+    """A Mapbox Vector Tile of incidents under the filter. A point belongs to exactly one tile
+    (x in [xmin, xmax), y in (ymin, ymax]), so cluster counts add up to database counts."""
+    cond, params = where(f)
+    params.update(z=z, x=x, y=y, open_statuses=list(OPEN_STATUSES), extent=TILE_EXTENT)
+    pts = f"""
+        env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS e),
+        pts AS (
+          SELECT i.id, i.category, i.status, ST_Transform(i.geom, 3857) AS g,
+                 coalesce(i.due_at < now() AND i.status = ANY(:open_statuses), false) AS overdue,
+                 i.status = ANY(:open_statuses) AS open
+            FROM incidents i, env
+           WHERE i.geom && ST_Transform(env.e, 4326) AND {cond}),
+        mine AS (
+          SELECT pts.*, env.e FROM pts, env
+           WHERE ST_X(g) >= ST_XMin(e) AND ST_X(g) < ST_XMax(e) AND ST_Y(g) > ST_YMin(e) AND ST_Y(g) <= ST_YMax(e))"""
+    if z >= TILE_POINT_ZOOM:
+        params["cap"] = TILE_POINT_CAP
+        sql = f"""WITH {pts}
+            SELECT ST_AsMVT(t, 'incidents', :extent, 'geom', 'id') FROM (
+              SELECT id, category, status, overdue, ST_AsMVTGeom(g, e, :extent, 0, false) AS geom
+                FROM mine ORDER BY id LIMIT :cap) t"""
+    else:
+        params["grid"] = TILE_GRID
+        sql = f"""WITH {pts}
+            SELECT ST_AsMVT(t, 'clusters', :extent, 'geom') FROM (
+              SELECT count(*)::int AS count, count(*) FILTER (WHERE open)::int AS open,
+                     count(*) FILTER (WHERE overdue)::int AS overdue,
+                     mode() WITHIN GROUP (ORDER BY split_part(category, '.', 1)) AS top,
+                     ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(avg(ST_X(g)), avg(ST_Y(g))), 3857), e,
+                                  :extent, 0, false) AS geom
+                FROM mine
+               GROUP BY e, floor((ST_X(g) - ST_XMin(e)) / (ST_XMax(e) - ST_XMin(e)) * :grid),
+                        floor((ST_Y(g) - ST_YMin(e)) / (ST_YMax(e) - ST_YMin(e)) * :grid)) t"""
+    return bytes(conn.execute(text(sql), params).scalar() or b"")

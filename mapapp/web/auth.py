@@ -67,7 +67,7 @@ def login_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if current_user() is None and not ext()["settings"].public_read:
-            if request.path.startswith("/api/"):
+            if request.path.startswith(("/api/", "/tiles/", "/open311/")):
                 return jsonify({"error": "unauthorized", "message": "log in or send an API token"}), 401
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)

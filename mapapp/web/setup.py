@@ -73,11 +73,11 @@ def configure(app: Flask, settings: Settings) -> None:
     def _template_helpers() -> dict:
         return {"t": lambda key, **kw: i18n.translate(key, g.lang, **kw), "lang": g.lang}
 
-    from mapapp.web import auth, pages
+    from mapapp.web import auth, pages, tiles
     from mapapp.web.api import grids, incidents, kpi, meta, open311
 
     auth.init(app)
-    for bp in (auth.bp, pages.bp, grids.bp, incidents.bp, kpi.bp, meta.bp, open311.bp):
+    for bp in (auth.bp, pages.bp, grids.bp, incidents.bp, kpi.bp, meta.bp, open311.bp, tiles.bp):
         app.register_blueprint(bp)
 
 
