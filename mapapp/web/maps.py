@@ -24,6 +24,7 @@ class MapLayers:
     basemap: str | None
     incidents: str
     grids: str
+    clusters: str
 
 
 def grid_label(code: str) -> str:
@@ -35,7 +36,7 @@ def grid_label(code: str) -> str:
 
 def build_command_center(*, bounds, communities: list[dict], grids: list[dict],
                          key_places: list[dict], t, tiles: str | None,
-                         tiles_attribution: str | None) -> tuple[folium.Map, MapLayers]:
+                         tiles_attribution: str | None, tile_url: str) -> tuple[folium.Map, MapLayers]:
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=15,
                    location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
                    if bounds else [0, 0], height="100%", width="100%")
@@ -88,11 +89,16 @@ def build_command_center(*, bounds, communities: list[dict], grids: list[dict],
 
     incidents = folium.FeatureGroup(name=t("layer.incidents"), show=True)
     incidents.add_to(m)
+    # below POINT_ZOOM every matching incident is counted into clusters served as vector tiles
+    tiles = folium.plugins.VectorGridProtobuf(tile_url, name=t("layer.incident_clusters"),
+                                              options="mapapp.tileOptions()", show=True)
+    tiles.add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     folium.plugins.Fullscreen(position="topleft").add_to(m)
     localize(m)
     return m, MapLayers(map=m.get_name(), basemap=basemap.get_name() if basemap else None,
-                        incidents=incidents.get_name(), grids=grid_layer.get_name())
+                        incidents=incidents.get_name(), grids=grid_layer.get_name(),
+                        clusters=tiles.get_name())
 
 
 def _escape(text: str) -> str:

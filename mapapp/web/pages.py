@@ -42,7 +42,9 @@ def command_center():
         p["properties"]["label"] = t(f"place.{p['properties']['category']}")
     m, layers = build_command_center(bounds=bounds, communities=communities, grids=grids,
                                      key_places=places, t=t, tiles=settings.tiles,
-                                     tiles_attribution=settings.tiles_attribution)
+                                     tiles_attribution=settings.tiles_attribution,
+                                     tile_url=url_for("tiles.incidents_tile", z=0, x=0, y=0)
+                                     .replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"))
     strings = {k: v for k, v in i18n.catalog(lang).items()
                if k.split(".")[0] in ("status", "panel", "grid", "team", "incident", "simulated",
                                       "filter", "attribution", "latest", "action")}
@@ -53,9 +55,11 @@ def command_center():
                  "basemap": url_for("api_meta.basemap"),
                  "latest": url_for("api_incidents.latest_incidents"),
                  "changes": url_for("api_incidents.changes"),
+                 "tiles": url_for("tiles.incidents_tile", z=0, x=0, y=0).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"),
+                 "tileVersion": url_for("tiles.version"),
                  "incident": url_for("api_incidents.get_incident", incident_id=0).rstrip("0"),
                  "gridStats": url_for("api_grids.grid_stats_view", code="__CODE__")},
-        "simulated": simulated,
+        "simulated": simulated, "pointZoom": iq.TILE_POINT_ZOOM,
     }
     return render_template("command_center.html", folium=render_parts(m), config=config,
                            districts=districts, area=area, simulated=simulated,

@@ -5,7 +5,7 @@
   "use strict";
   var cfg = null, map = null, incidentLayer = null, basemapLayer = null;
   var colors = {}, labels = {}, pending = null, basemapKey = null, baseCanvas = null;
-  var lastEvent = null, POLL_MS = 5000;  // new incidents show within 5 s
+  var lastEvent = null, POLL_MS = 5000, tileVersion = null, tilesHidden = false;  // new incidents show within 5 s
 
   function esc(value) {
     return String(value == null ? "" : value).replace(/[&<>"']/g, function (c) {
@@ -74,8 +74,49 @@
       return q;
     },
 
+    // Vector-tile clusters below cfg.pointZoom: a bubble per cell, sized by its count.
+    tileOptions: function () {
+      function bubble(p) {
+        var r = Math.min(3 + 1.5 * Math.sqrt(p.count), 14);  // a cell is 16 px wide
+        return {radius: r, fill: true, fillColor: colors[p.top] || "#555", fillOpacity: 0.55,
+                color: p.overdue ? "#000" : "#fff", weight: p.overdue ? 2 : 1};
+      }
+      return {
+        interactive: true, maxNativeZoom: 20, getFeatureId: function () { return undefined; },
+        vectorTileLayerStyles: {
+          clusters: function (p, zoom) { return zoom < cfg.pointZoom && !tilesHidden ? bubble(p) : []; },
+          incidents: function () { return []; }  // from pointZoom on, the GeoJSON layer draws them
+        }
+      };
+    },
+    tileUrl: function () {
+      var q = api.query(), since = q.get("since");
+      if (since && /^\d+[hd]$/.test(since)) {  // a fixed time, so the URL (and its cache) stays valid
+        var n = parseInt(since, 10), ms = since.slice(-1) === "h" ? 3600e3 : 86400e3;
+        q.set("since", new Date(Math.floor((Date.now() - n * ms) / 60000) * 60000).toISOString());
+      }
+      if (tileVersion) q.set("v", tileVersion);
+      return cfg.urls.tiles + "?" + q.toString();
+    },
+    refreshTiles: function () {
+      var layer = window[cfg.layers.clusters], cats = api.categories();
+      if (!layer) return;
+      tilesHidden = !!(cats && cats.length === 0);
+      if (tilesHidden) { layer.redraw(); return; }
+      fetch(cfg.urls.tileVersion, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (v) {
+        tileVersion = v.version;
+        layer.setUrl(api.tileUrl());
+      });
+    },
+
     loadIncidents: function () {
       var b = map.getBounds(), status = document.getElementById("status");
+      if (map.getZoom() < cfg.pointZoom) {
+        incidentLayer.clearLayers();
+        map.getContainer().setAttribute("data-incidents", "0");
+        status.textContent = s("status.zoom_in", {zoom: cfg.pointZoom});
+        return;
+      }
       var cats = api.categories();
       if (cats && cats.length === 0) { incidentLayer.clearLayers(); status.textContent = s("status.shown", {shown: 0, matched: 0}); return; }
       var q = api.query({bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(","), limit: 5000});
@@ -163,7 +204,7 @@
         .then(function (ch) {
           var first = lastEvent === null;
           lastEvent = ch.last;
-          if (!first && ch.changed.length) { api.loadIncidents(); api.loadLatest(ch.changed); }
+          if (!first && ch.changed.length) { api.loadIncidents(); api.loadLatest(ch.changed); api.refreshTiles(); }
         })
         .catch(function () { /* the next poll tries again */ })
         .then(function () { setTimeout(api.poll, POLL_MS); });
@@ -258,15 +299,20 @@
       document.getElementById("overdue-only").addEventListener("change", api.refresh);
       document.getElementById("grid-panel-close").addEventListener("click", function () { document.getElementById("grid-panel").hidden = true; });
       map.on("moveend", function () { api.loadIncidents(); api.loadBasemap(); });
+      function labelsByZoom() { map.getContainer().classList.toggle("zoomed-out", map.getZoom() < cfg.pointZoom); }
+      map.on("zoomend", labelsByZoom);
+      labelsByZoom();
       api.loadBasemap();
       api.loadIncidents();
       api.loadLatest();
+      api.refreshTiles();
       api.poll();
       document.body.setAttribute("data-ready", "1");
     },
     refresh: function () {
       api.loadIncidents();
       api.loadLatest();
+      api.refreshTiles();
       var panel = document.getElementById("grid-panel");
       if (!panel.hidden && panel.getAttribute("data-grid")) api.openGridPanel(panel.getAttribute("data-grid"));
     }

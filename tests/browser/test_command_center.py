@@ -146,3 +146,18 @@ def test_kpi_page_sorts_and_charts(page, server, sample_city):
     assert values == sorted(values, reverse=True) and values[0] > 0
     assert page.locator(".badge.simulated").count() == 1
     shot(page, "kpi")
+
+
+def test_zoomed_out_map_shows_vector_tile_clusters(page, server, sample_city):
+    login(page, server)
+    page.wait_for_selector(".mapapp-map[data-incidents]", timeout=30000)
+    with page.expect_response(lambda r: ".pbf" in r.url and "/tiles/incidents/13/" in r.url) as resp:
+        page.evaluate("() => { const cfg = JSON.parse(document.getElementById('mapapp-config').textContent);"
+                      " window[cfg.layers.map].setZoom(13); }")
+    assert resp.value.status == 200 and len(resp.value.body()) > 0
+    assert "v=" in resp.value.url  # the data version pins the cache
+    page.wait_for_function("() => document.querySelector('.mapapp-map').dataset.incidents === '0'")
+    assert "15" in page.inner_text("#status")
+    page.wait_for_timeout(500)
+    shot(page, "clusters")
+    assert not page.errors, page.errors
