@@ -1,10 +1,16 @@
 """WGS84 <-> GCJ-02 <-> BD-09, vectorised over numpy arrays.
 
-Written by hand because no well-kept PyPI library covers it (the usual packages are unmaintained
-single-point scripts). GCJ-02 is the published "Mars coordinates" obfuscation (Krasovsky 1940
-ellipsoid, offset polynomials in lon-105, lat-35); BD-09 is Baidu's further rotation of GCJ-02.
-Outside China (the usual bounding box) GCJ-02 equals WGS84. The WGS84 inverse is found by fixed-
-point iteration, which converges to well under a centimetre in a few steps.
+Written by hand: there is no well-kept PyPI library for it (the packages that exist are small,
+unmaintained single-point scripts), and the algorithm is short. Sources:
+- GCJ-02 ("Mars coordinates", GB 20263-2006 obfuscation): the widely published reimplementation
+  of the leaked Chinese SDK transform, e.g. googollee/eviltransform (transform.go) and
+  wandergis/coordtransform: Krasovsky 1940 ellipsoid (a = 6378245 m, e^2 = 0.00669342162296594323)
+  and offset polynomials in (lon - 105, lat - 35). It has no closed-form inverse; gcj02_to_wgs84
+  solves it by fixed-point iteration, which converges to millimetres in a few steps (the common
+  one-step "subtract the offset" approximation is off by up to a few metres).
+- BD-09: Baidu's rotation and shift of GCJ-02 (bd_encrypt/bd_decrypt with x_pi = pi * 3000 / 180),
+  as published in the same references; bd_decrypt is itself approximate, so it is refined too.
+Outside China (the usual bounding box, out_of_china) GCJ-02 equals WGS84.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ DATUMS = ("wgs84", "gcj02", "bd09")
 
 
 def out_of_china(lon, lat) -> np.ndarray:
+    """The bounding-box rule of the published transform: no offset outside it."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
 
@@ -38,6 +45,7 @@ def _dlon(x, y):
 
 
 def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 lon/lat to GCJ-02 (a few hundred metres of offset inside China)."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     dlat = _dlat(lon - 105.0, lat - 35.0)
     dlon = _dlon(lon - 105.0, lat - 35.0)
@@ -50,34 +58,53 @@ def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     return np.where(outside, lon, lon + dlon), np.where(outside, lat, lat + dlat)
 
 
-def gcj02_to_wgs84(lon, lat, iterations: int = 6) -> tuple[np.ndarray, np.ndarray]:
+def gcj02_to_wgs84(lon, lat, tolerance: float = 1e-9, max_iter: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Iterative inverse: refine w until wgs84_to_gcj02(w) hits the input (1e-9 deg ~ 0.1 mm)."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     wlon, wlat = lon.copy(), lat.copy()
-    for _ in range(iterations):
+    for _ in range(max_iter):
         glon, glat = wgs84_to_gcj02(wlon, wlat)
-        wlon, wlat = wlon - (glon - lon), wlat - (glat - lat)
+        dlon, dlat = glon - lon, glat - lat
+        wlon, wlat = wlon - dlon, wlat - dlat
+        if not (np.nanmax(np.abs(dlon), initial=0.0) > tolerance
+                or np.nanmax(np.abs(dlat), initial=0.0) > tolerance):
+            break
     return wlon, wlat
 
 
 def gcj02_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 to Baidu's BD-09."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     z = np.sqrt(lon * lon + lat * lat) + 0.00002 * np.sin(lat * _X_PI)
     theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _X_PI)
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
 
 
-def bd09_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
-    x, y = np.asarray(lon, float) - 0.0065, np.asarray(lat, float) - 0.006
+def bd09_to_gcj02(lon, lat, tolerance: float = 1e-9, max_iter: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Baidu's BD-09 to GCJ-02: the published closed-form inverse (good to ~0.3 m), refined by
+    the same fixed-point iteration as gcj02_to_wgs84."""
+    blon, blat = np.asarray(lon, float), np.asarray(lat, float)
+    x, y = blon - 0.0065, blat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    return z * np.cos(theta), z * np.sin(theta)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(max_iter):
+        tlon, tlat = gcj02_to_bd09(glon, glat)
+        dlon, dlat = tlon - blon, tlat - blat
+        glon, glat = glon - dlon, glat - dlat
+        if not (np.nanmax(np.abs(dlon), initial=0.0) > tolerance
+                or np.nanmax(np.abs(dlat), initial=0.0) > tolerance):
+            break
+    return glon, glat
 
 
 def bd09_to_wgs84(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 to WGS84 through GCJ-02."""
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
 def to_wgs84(lon, lat, datum: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat given in `datum` ("wgs84", "gcj02" or "bd09") as WGS84."""
     if datum == "wgs84":
         return np.asarray(lon, float), np.asarray(lat, float)
     if datum == "gcj02":

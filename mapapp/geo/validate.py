@@ -4,11 +4,15 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+_TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
+               5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
+
 
 def out_of_range(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """True where a coordinate is missing or outside lon [-180, 180] / lat [-90, 90]."""
+    """Indices of coordinates that are missing or outside lon [-180, 180] / lat [-90, 90]."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    return ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90)
+    bad = ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90)
+    return np.flatnonzero(bad)
 
 
 def _inside(lon, lat, bounds) -> np.ndarray:
@@ -16,32 +20,44 @@ def _inside(lon, lat, bounds) -> np.ndarray:
     return (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
 
 
-def swapped_file(lon: np.ndarray, lat: np.ndarray, bounds) -> bool:
-    """Most points fall outside the jurisdiction's bounds but inside them with x and y swapped."""
+def detect_swapped(lon: np.ndarray, lat: np.ndarray, bounds=None) -> tuple[bool, np.ndarray]:
+    """(whole file swapped, mask of single rows that look swapped).
+
+    A row looks swapped when its lat cannot be a latitude (|lat| > 90) but its lon can, or
+    (given the jurisdiction's bounds) when it is outside them as given and inside them swapped.
+    The whole file is swapped when most rows look swapped and more fit swapped than as given."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    if lon.size == 0 or bounds is None:
-        return False
-    straight, swapped = _inside(lon, lat, bounds).mean(), _inside(lat, lon, bounds).mean()
-    return swapped > 0.5 and swapped > straight
+    rows = (np.abs(lat) > 90) & (np.abs(lon) <= 90)
+    straight = ~rows & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    if bounds is not None:
+        inside, inside_swapped = _inside(lon, lat, bounds), _inside(lat, lon, bounds)
+        rows = rows | (~inside & inside_swapped)
+        straight = inside
+    whole = bool(lon.size) and rows.mean() > 0.5 and rows.sum() > straight.sum()
+    return whole, rows
 
 
-def swapped_rows(lon: np.ndarray, lat: np.ndarray, bounds) -> np.ndarray:
-    """Single rows that are outside as given but inside (or only valid) when swapped."""
-    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    impossible = (np.abs(lat) > 90) & (np.abs(lon) <= 90)
-    if bounds is None:
-        return impossible
-    return impossible | (~_inside(lon, lat, bounds) & _inside(lat, lon, bounds))
+def repair(geoms) -> tuple[np.ndarray, dict[int, str]]:
+    """Force 2D (dropping Z and M) and make invalid geometries valid with shapely.make_valid.
 
-
-def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Force 2D and make invalid geometries valid. Returns (geometries, repaired mask)."""
+    Returns the geometries and, for each repaired position, what was wrong and what it became,
+    e.g. {3: "Self-intersection at (0.5 0.5); now a MultiPolygon"}. Empty results are left for
+    the caller to reject."""
     geoms = shapely.force_2d(np.asarray(geoms, dtype=object))
     present = ~shapely.is_missing(geoms)
-    invalid = present & ~shapely.is_valid(geoms)
-    if invalid.any():
+    invalid = np.flatnonzero(present & ~shapely.is_valid(geoms))
+    notes: dict[int, str] = {}
+    if invalid.size:
+        reasons = shapely.is_valid_reason(geoms[invalid])
         geoms = geoms.copy()
         # "structure" rebuilds polygons from their rings: it copes with rings that touch or
         # cross themselves and never mixes in stray lines
-        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
-    return geoms, invalid
+        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        geoms[invalid] = fixed
+        kinds = shapely.get_type_id(fixed)
+        empty = shapely.is_empty(fixed)
+        for pos, reason, kind, gone in zip(invalid, reasons, kinds, empty):
+            reason = str(reason).replace("[", " at (").replace("]", ")")
+            became = "nothing is left (degenerate)" if gone else f"now a {_TYPE_NAMES.get(kind, 'geometry')}"
+            notes[int(pos)] = f"{reason}; {became}"
+    return geoms, notes

@@ -14,13 +14,15 @@ from mapapp.geo import crs as crs_mod
 from mapapp.geo import datum as datum_mod
 from mapapp.geo import validate
 from mapapp.incidents.taxonomy import Taxonomy
-from mapapp.io.layers import LayerSpec
+from mapapp.io.layers import LayerSpec, spec as layer_spec
 
 _TYPE_NAMES = {0: "point", 1: "line", 2: "ring", 3: "polygon", 4: "multipoint", 5: "multiline",
                6: "multipolygon", 7: "geometry collection"}
 FUTURE_SLACK = timedelta(minutes=5)  # clocks of phones and cameras run a little fast
-_TRUE = {"1", "true", "t", "yes", "y", "on"}
-_FALSE = {"0", "false", "f", "no", "n", "off", ""}
+_TRUE = {"1", "true", "t", "yes", "y", "on", "是", "真"}
+_FALSE = {"0", "false", "f", "no", "n", "off", "否", "假"}
+_READER_COLUMNS = ("_row", "_geom_error", "_row_error")
+_LISTED = 20  # row numbers listed in one note
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,16 @@ class Reject:
 
 @dataclass
 class Prepared:
+    """`frame`: EPSG:4326 rows ready for the table (target columns, geometry, _row);
+    `rejects`: what was wrong where; `notes`: what was changed on the way."""
     frame: gpd.GeoDataFrame
     rejects: list[Reject] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
 class _Rejects:
+    """Rejects collected against the file's rows; `bad` marks rows already rejected."""
+
     def __init__(self, rows: np.ndarray):
         self.rows = rows
         self.items: list[Reject] = []
@@ -51,6 +57,21 @@ class _Rejects:
             text = reason(values[i]) if callable(reason) else reason
             self.items.append(Reject(int(self.rows[i]), fieldname, text))
         self.bad |= mask
+
+    def add_at(self, positions: np.ndarray, fieldname: str, reason, values=None) -> None:
+        """Reject positions given into the full row set; `values` aligned with `positions`."""
+        mask = np.zeros(len(self.rows), bool)
+        mask[positions] = True
+        full = None
+        if values is not None:
+            full = np.empty(len(self.rows), dtype=object)
+            full[positions] = values
+        self.add(mask, fieldname, reason, full)
+
+
+def _rows_text(rows) -> str:
+    rows = [str(int(r)) for r in rows]
+    return ", ".join(rows[:_LISTED]) + (f" … ({len(rows)} in all)" if len(rows) > _LISTED else "")
 
 
 def _source_column(gdf: pd.DataFrame, name: str, mapping: dict[str, str]) -> str | None:
@@ -81,132 +102,231 @@ def _coerce(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
             out = num.where(~bad).map(lambda v: None if pd.isna(v) else int(v))
         else:
             out = num.map(lambda v: None if pd.isna(v) else float(v))
-        return out, bad.to_numpy()
+        return out.astype(object), bad.to_numpy()
     if kind == "bool":
-        text = values.where(given).map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                                       else str(v).strip().lower())
+        text = values.map(lambda v: str(v).strip().lower() if _given(v) else None)
         out = text.map(lambda v: None if v is None else (True if v in _TRUE else False if v in _FALSE else None))
         bad = given & out.isna()
-        return out, bad.to_numpy()
+        return out.astype(object), bad.to_numpy()
     if kind == "datetime":
         if pd.api.types.is_datetime64_any_dtype(values):
             parsed = pd.to_datetime(values, utc=True)
         else:
-            parsed = pd.to_datetime(values.where(given).astype("string").str.strip(), errors="coerce",
-                                    utc=True, format="ISO8601")
+            # ISO 8601; naive times are UTC; 2026/11/01 is read as 2026-11-01
+            text = values.where(given).astype("string").str.strip().str.replace("/", "-", regex=False)
+            parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
         bad = given & parsed.isna()
-        return parsed.map(lambda v: None if pd.isna(v) else v.to_pydatetime()), bad.to_numpy()
+        out = parsed.map(lambda v: None if pd.isna(v) else v.to_pydatetime())
+        return out.astype(object), bad.to_numpy()
     raise ValueError(kind)
+
+
+def _check_constants(spec: LayerSpec, constants: dict) -> None:
+    """A --set value that is wrong would reject every row; say so once instead."""
+    for name, value in constants.items():
+        col = spec.column(name)
+        typed, bad = _coerce(pd.Series([value], dtype=object), col.type)
+        if bad[0] or (col.choices and typed[0] is not None and typed[0] not in col.choices):
+            allowed = f" (one of {', '.join(col.choices)})" if col.choices else ""
+            raise ValueError(f"--set {name}={value!r} is not a valid {col.type}{allowed}")
+
+
+def _centres(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    b = shapely.bounds(geoms)
+    return (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+
+
+def _to_wgs84(geoms: np.ndarray, source_crs) -> np.ndarray:
+    return np.asarray(gpd.GeoSeries(geoms, crs=source_crs).to_crs(4326).array, dtype=object)
 
 
 def _transform_datum(geoms: np.ndarray, datum: str) -> np.ndarray:
     return shapely.transform(geoms, lambda xy: np.column_stack(datum_mod.to_wgs84(xy[:, 0], xy[:, 1], datum)))
 
 
-def _geometry(spec: LayerSpec, geoms: np.ndarray, rej: _Rejects, notes: list[str]) -> np.ndarray:
-    """Check and normalise geometry types for the layer."""
-    types = shapely.get_type_id(geoms)  # 0 point, 1 line, 3 polygon, 4 multipoint, 5 multiline, 6 multipolygon, 7 collection
-    out = geoms.copy()
+def _locate(geoms: np.ndarray, live: np.ndarray, rej: _Rejects, source_crs, jurisdiction,
+            fix_swapped_file: bool, notes: list[str]) -> np.ndarray:
+    """Bring live geometries to lon/lat in EPSG:4326, fixing a swapped file and rejecting rows
+    that are swapped, out of range or cannot be reprojected."""
+    idx = np.flatnonzero(live)
+    if not idx.size:
+        return geoms
+    if not source_crs.is_geographic:
+        geoms[idx] = _to_wgs84(geoms[idx], source_crs)
+        notes.append(f"reprojected from {source_crs.to_string()} ({source_crs.name}) to EPSG:4326")
+        broken = ~np.isfinite(shapely.bounds(geoms[idx])).all(axis=1)
+        rej.add_at(idx[broken], "geometry", "coordinates cannot be reprojected")
+        return geoms
+    jur_bounds = jurisdiction.bounds if jurisdiction is not None else None
+    cx, cy = _centres(geoms[idx])
+    whole, swapped = validate.detect_swapped(cx, cy, jur_bounds)
+    if whole and fix_swapped_file:
+        geoms[idx] = shapely.transform(geoms[idx], lambda c: c[:, ::-1])
+        notes.append(f"lon/lat were swapped throughout the file ({int(swapped.sum())} of {idx.size} "
+                     "rows) and have been swapped back")
+        cx, cy = _centres(geoms[idx])
+        swapped = validate.detect_swapped(cx, cy, jur_bounds)[1]
+    rej.add_at(idx[swapped], "geometry", "lon/lat look swapped")
+    b = shapely.bounds(geoms[idx])
+    corners = np.zeros(idx.size, bool)
+    corners[validate.out_of_range(b[:, 0], b[:, 1])] = True
+    corners[validate.out_of_range(b[:, 2], b[:, 3])] = True
+    bad = corners & ~swapped
+    rej.add_at(idx[bad], "geometry",
+               lambda xy: f"coordinates out of range (lon -180..180, lat -90..90): {xy[0]:.6g}, {xy[1]:.6g}",
+               [(x, y) for x, y in zip(cx[bad], cy[bad])])
+    if not source_crs.equals(crs_mod.WGS84, ignore_axis_order=True):
+        ok = idx[~swapped & ~bad]
+        geoms[ok] = _to_wgs84(geoms[ok], source_crs)
+        notes.append(f"converted from {source_crs.to_string()} ({source_crs.name}) to EPSG:4326")
+    return geoms
+
+
+def _repair(geoms: np.ndarray, live: np.ndarray, rej: _Rejects, notes: list[str]) -> np.ndarray:
+    idx = np.flatnonzero(live)
+    fixed, how = validate.repair(geoms[idx])
+    geoms[idx] = fixed
+    if how:
+        pos = np.fromiter(how, int)
+        gone = shapely.is_empty(fixed[pos])
+        rej.add_at(idx[pos[gone]], "geometry",
+                   lambda h: f"invalid geometry with nothing left after repair ({h})",
+                   [how[p] for p in pos[gone]])
+        kept = pos[~gone]
+        if kept.size:
+            listed = [f"{rej.rows[idx[p]]} ({how[p]})" for p in kept[:_LISTED]]
+            more = f" … ({kept.size} in all)" if kept.size > _LISTED else ""
+            notes.append("repaired invalid geometry in rows " + "; ".join(listed) + more)
+    return geoms
+
+
+def _polygon_parts(g):
+    """The polygonal part of a collection that make_valid produced (None when there is none)."""
+    parts = [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)]
+    return shapely.union_all(parts) if parts else None
+
+
+def _shape(spec: LayerSpec, geoms: np.ndarray, live: np.ndarray, rej: _Rejects,
+           notes: list[str]) -> np.ndarray:
+    """Check geometry types for the layer and normalise them (Polygon -> MultiPolygon, ...)."""
+    idx = np.flatnonzero(live)
+    g = geoms[idx]
+    types = shapely.get_type_id(g)
     if spec.geometry == "polygon":
-        coll = types == 7
-        if coll.any():  # make_valid may return a collection: keep its polygons
-            parts = [shapely.union_all([p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)])
-                     for g in out[coll]]
-            out[coll] = parts
-            types = shapely.get_type_id(out)
-        ok = np.isin(types, (3, 6)) & ~shapely.is_empty(out)
-        names = np.array([_TYPE_NAMES.get(t, "geometry") for t in types], dtype=object)
-        rej.add(~ok & ~rej.bad, "geometry", lambda t: f"expected a polygon, got a {t}", names)
+        coll = np.flatnonzero(types == 7)
+        for i in coll:  # only the few that make_valid turned into collections
+            g[i] = _polygon_parts(g[i]) or g[i]
+        types = shapely.get_type_id(g)
+        ok = np.isin(types, (3, 6))
         single = np.flatnonzero(types == 3)
         if single.size:
-            out[single] = shapely.multipolygons(out[single], indices=np.arange(single.size))
+            g[single] = shapely.multipolygons(g[single], indices=np.arange(single.size))
+        wanted = "a polygon"
     elif spec.geometry == "point":
-        areal = np.isin(types, (3, 6))
-        if spec.name == "key_places" and areal.any():
-            out[areal] = shapely.point_on_surface(out[areal])
-            notes.append(f"{int(areal.sum())} polygon features placed at a point inside them")
-            types = shapely.get_type_id(out)
+        if spec.name == "key_places":
+            areal = np.flatnonzero(np.isin(types, (3, 6)))
+            if areal.size:
+                g[areal] = shapely.point_on_surface(g[areal])
+                notes.append(f"{areal.size} polygon features placed at a point inside them "
+                             f"(rows {_rows_text(rej.rows[idx[areal]])})")
+        one = np.flatnonzero((types == 4) & (shapely.get_num_geometries(g) == 1))
+        if one.size:
+            g[one] = shapely.get_geometry(g[one], 0)
+        types = shapely.get_type_id(g)
         ok = types == 0
-        rej.add(~ok & ~rej.bad, "geometry", "expected a point")
+        wanted = "a point"
     elif spec.geometry == "line":
-        multi = types == 5
-        if multi.any():
-            out[multi] = shapely.line_merge(out[multi])
-        ok = np.isin(shapely.get_type_id(out), (1, 5))
-        rej.add(~ok & ~rej.bad, "geometry", "expected a line")
-    return out
+        multi = np.flatnonzero(types == 5)
+        if multi.size:
+            g[multi] = shapely.line_merge(g[multi])
+        types = shapely.get_type_id(g)
+        ok = np.isin(types, (1, 5))
+        wanted = "a line"
+    else:
+        ok = np.ones(len(g), bool)
+        wanted = "a geometry"
+    names = np.array([_TYPE_NAMES.get(t, "geometry") for t in types], dtype=object)
+    rej.add_at(idx[~ok], "geometry", lambda t: f"expected {wanted}, got a {t}", names[~ok])
+    geoms[idx] = g
+    return geoms
 
 
-def prepare(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, src_crs, datum: str = "wgs84",
+def _explode_lines(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    """Streets are LineStrings: split what is still a MultiLineString after merging its parts."""
+    multi = (shapely.get_type_id(np.asarray(frame.geometry.array, dtype=object)) == 5)
+    if not multi.any():
+        return frame
+    notes.append(f"{int(multi.sum())} multi-line features split into single lines "
+                 f"(rows {_rows_text(frame['_row'].to_numpy()[multi])}); lengths measured per line")
+    frame = frame.copy()
+    frame.loc[multi, "length_m"] = None
+    return frame.explode(index_parts=False).reset_index(drop=True)
+
+
+def _street_lengths(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    need = frame["length_m"].isna().to_numpy()
+    if need.any():
+        minx, miny, maxx, maxy = frame.total_bounds
+        metric = frame.geometry[need].to_crs(crs_mod.utm_crs_for((minx + maxx) / 2, (miny + maxy) / 2))
+        frame.loc[need, "length_m"] = metric.length.round(2).to_numpy()
+        frame["length_m"] = frame["length_m"].astype(object)
+    return frame
+
+
+def prepare(gdf: gpd.GeoDataFrame, layer: str | LayerSpec, *, src_crs, datum: str = "wgs84",
             mapping: dict[str, str] | None = None, constants: dict | None = None,
             jurisdiction=None, taxonomy: Taxonomy | None = None, fix_swapped_file: bool = True) -> Prepared:
-    """Rows ready for `spec`'s table, the rejected rows with reasons, and notes on what was fixed.
-    A file whose lon/lat are swapped throughout is swapped back (fix_swapped_file); a single
-    swapped row is always rejected."""
+    """Rows ready for `layer`'s table, the rejected rows with reasons, and notes on what was fixed.
+
+    `gdf` comes from readers.read (with `_row`); `src_crs` is the CRS to read it in (--crs or the
+    file's; None = lon/lat if it looks like it); `datum` is that of the lon/lat after reprojection;
+    `mapping` target column -> file field; `constants` target column -> value for every row;
+    `jurisdiction` (shapely, EPSG:4326) bounds incidents, key places and base units. A file whose
+    lon/lat are swapped throughout is swapped back (fix_swapped_file); a single swapped row is
+    always rejected. Raises ValueError for a problem with the arguments rather than the rows."""
+    spec = layer if isinstance(layer, LayerSpec) else layer_spec(layer)
     mapping, constants, notes = dict(mapping or {}), dict(constants or {}), []
     if datum not in datum_mod.DATUMS:
         raise ValueError(f"--datum must be one of {', '.join(datum_mod.DATUMS)}, got {datum!r}")
+    names = [c.name for c in spec.columns]
     for key in list(mapping) + list(constants):
-        if key not in {c.name for c in spec.columns}:
-            raise ValueError(f"{spec.name} has no column {key!r}; columns are "
-                             f"{', '.join(c.name for c in spec.columns)}")
+        if key not in names:
+            raise ValueError(f"{spec.name} has no column {key!r}; columns are {', '.join(names)}")
+    _check_constants(spec, constants)
     rows = gdf["_row"].to_numpy()
     rej = _Rejects(rows)
+    if "_row_error" in gdf:
+        why = gdf["_row_error"].to_numpy(dtype=object)
+        rej.add(pd.notna(why), "row", lambda w: w, why)
 
-    # --- geometry: presence, CRS, swapped axes, datum, validity --------------------------------
+    # --- geometry: presence, CRS, swapped axes, datum, validity, type, jurisdiction ------------
     geoms = shapely.force_2d(np.asarray(gdf.geometry.array, dtype=object))
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    rej.add(missing, "geometry", "no geometry (coordinates empty or not numbers)")
+    reasons = (gdf["_geom_error"].to_numpy(dtype=object) if "_geom_error" in gdf
+               else np.full(len(gdf), None, dtype=object))
+    rej.add(missing & ~rej.bad, "geometry", lambda w: w if isinstance(w, str) else "no geometry", reasons)
     present = ~missing
-    bounds = shapely.total_bounds(geoms[present]) if present.any() else None
-    source_crs = crs_mod.resolve_crs(None, src_crs, bounds)
-    jur_bounds = jurisdiction.bounds if jurisdiction is not None else None
-
-    if source_crs.is_geographic:
-        xy = shapely.get_coordinates(shapely.point_on_surface(geoms[present]))
-        if fix_swapped_file and len(xy) and validate.swapped_file(xy[:, 0], xy[:, 1], jur_bounds):
-            geoms[present] = shapely.transform(geoms[present], lambda c: c[:, ::-1])
-            notes.append("lon/lat were swapped in the whole file and have been swapped back")
-        reps = np.full(len(geoms), None, dtype=object)
-        reps[present] = shapely.point_on_surface(geoms[present])
-        lon = np.where(present, shapely.get_x(reps.astype(object)) if present.any() else np.nan, np.nan)
-        lat = np.where(present, shapely.get_y(reps.astype(object)) if present.any() else np.nan, np.nan)
-        swapped = present & validate.swapped_rows(lon, lat, jur_bounds)
-        rej.add(swapped, "geometry", "lon/lat look swapped")
-        bad_range = present & ~swapped & validate.out_of_range(lon, lat)
-        rej.add(bad_range, "geometry", "coordinates out of range (lon -180..180, lat -90..90)")
-    else:
-        gs = gpd.GeoSeries(geoms, crs=source_crs).to_crs(4326)
-        geoms = np.asarray(gs.array, dtype=object)
-        notes.append(f"reprojected from {source_crs.to_string()} to EPSG:4326")
-        ok = rej.bad | ~np.isfinite(shapely.bounds(geoms)).all(axis=1)
-        rej.add(ok & ~rej.bad, "geometry", "coordinates cannot be reprojected")
+    cx, cy = _centres(geoms[present])
+    source_crs = crs_mod.resolve_crs(None, src_crs, np.column_stack([cx, cy]))
+    geoms = _locate(geoms, present & ~rej.bad, rej, source_crs, jurisdiction, fix_swapped_file, notes)
 
     if datum != "wgs84":
-        live = ~rej.bad
+        live = np.flatnonzero(~rej.bad & present)
         geoms[live] = _transform_datum(geoms[live], datum)
-        notes.append(f"converted {datum.upper()} coordinates to WGS84")
+        notes.append(f"converted {live.size} rows from {datum.upper()} to WGS84")
 
-    live = ~rej.bad
-    fixed, repaired = validate.repair(geoms[live])
-    geoms[live] = fixed
-    if repaired.any():
-        notes.append("repaired invalid geometry in rows " +
-                     ", ".join(str(r) for r in rows[live][repaired][:20]) +
-                     (" …" if repaired.sum() > 20 else ""))
-    live = ~rej.bad
-    geoms[live] = _geometry(spec, geoms[live], _Sub(rej, live), notes)
+    geoms = _repair(geoms, ~rej.bad & present, rej, notes)
+    geoms = _shape(spec, geoms, ~rej.bad & present, rej, notes)
 
     if spec.in_jurisdiction and jurisdiction is not None:
-        live = ~rej.bad
-        pts = shapely.point_on_surface(geoms[live])
-        inside = shapely.covers(jurisdiction, pts)
-        outside = np.zeros(len(geoms), bool)
-        outside[np.flatnonzero(live)[~inside]] = True
-        rej.add(outside, "geometry", "outside the jurisdiction (the loaded districts)")
+        live = np.flatnonzero(~rej.bad & present)
+        shapely.prepare(jurisdiction)
+        inside = shapely.covers(jurisdiction, shapely.point_on_surface(geoms[live]))
+        rej.add_at(live[~inside], "geometry", "outside the jurisdiction (the loaded districts)")
 
     # --- attributes ----------------------------------------------------------------------------
     frame = pd.DataFrame(index=gdf.index)
+    used = set()
     for col in spec.columns:
         if col.name in constants:
             raw = pd.Series([constants[col.name]] * len(gdf), index=gdf.index, dtype=object)
@@ -214,13 +334,15 @@ def prepare(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, src_crs, datum: str = "wg
             src = _source_column(gdf, col.name, mapping)
             if src is None and col.name in mapping:
                 raise ValueError(f"--map {col.name}={mapping[col.name]}: the file has no field "
-                                 f"{mapping[col.name]!r}")
-            raw = gdf[src].astype(object) if src is not None else pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
+                                 f"{mapping[col.name]!r}; its fields are "
+                                 f"{', '.join(str(c) for c in gdf.columns if c not in _READER_COLUMNS and c != gdf.geometry.name)}")
+            used.add(src)
+            raw = (gdf[src].astype(object) if src is not None
+                   else pd.Series([None] * len(gdf), index=gdf.index, dtype=object))
         values, bad = _coerce(raw, col.type)
         rej.add(bad, col.name, lambda v, t=col.type: f"not a valid {t}: {v!r}", raw.to_numpy())
         if col.default is not None:
-            values = pd.Series([col.default if not _given(v) else v for v in values], index=gdf.index,
-                               dtype=object)
+            values = values.map(lambda v, d=col.default: v if _given(v) else d).astype(object)
         empty = ~values.map(_given).astype(bool).to_numpy()
         if col.required:
             rej.add(empty & ~bad, col.name, "required but empty")
@@ -228,9 +350,16 @@ def prepare(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, src_crs, datum: str = "wg
             wrong = ~empty & ~values.isin(col.choices).to_numpy()
             rej.add(wrong, col.name, lambda v, c=col.choices: f"{v!r} is not one of {', '.join(c)}",
                     values.to_numpy())
-        frame[col.name] = pd.Series([v if _given(v) or isinstance(v, bool) else None for v in values],
-                                    index=gdf.index, dtype=object)
-    if spec.name == "incidents" and taxonomy is not None:
+        if col.minimum is not None:
+            low = ~empty & ~bad & (pd.to_numeric(values, errors="coerce") < col.minimum).to_numpy()
+            rej.add(low, col.name, lambda v, m=col.minimum: f"{v!r} is below {m:g}", values.to_numpy())
+        limit = spec.max_length(col.name) if col.type == "str" else None
+        if limit:
+            long_ = ~empty & (values.map(lambda v: len(v) if isinstance(v, str) else 0) > limit).to_numpy()
+            rej.add(long_, col.name, lambda v, n=limit: f"longer than {n} characters ({len(v)})",
+                    values.to_numpy())
+        frame[col.name] = values.where(values.map(lambda v: _given(v) or isinstance(v, bool)), None)
+    if spec.name in ("incidents",) and taxonomy is not None:
         cats = frame["category"].to_numpy()
         unknown = np.array([c is not None and c not in taxonomy for c in cats], bool)
         rej.add(unknown, "category", lambda v: f"{v!r} is not in the taxonomy", cats)
@@ -240,30 +369,18 @@ def prepare(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, src_crs, datum: str = "wg
         future = np.array([t is not None and t > limit for t in times], bool)
         rej.add(future, "reported_at", lambda v: f"{v.isoformat()} is in the future", times)
 
+    lowered = {str(c).lower() for c in gdf.columns}
+    ignored = [f for f in spec.ignored if f in lowered]
+    if ignored:
+        notes.append(f"{', '.join(ignored)} in the file not imported: grid workload is derived from base units")
+    unused = [str(c) for c in gdf.columns if c not in used and c not in _READER_COLUMNS
+              and c != gdf.geometry.name and str(c).lower() not in spec.ignored]
+    if unused and len(gdf):
+        notes.append(f"fields not imported: {', '.join(unused[:10])}" + (" …" if len(unused) > 10 else ""))
+
     out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=gdf.index), crs=4326)
     out["_row"] = rows
     out = out[~rej.bad].copy()
     if spec.name == "streets" and len(out):
-        need = out["length_m"].isna()
-        if need.any():
-            c = out.geometry.union_all().centroid
-            metric = out.loc[need, "geometry"].to_crs(crs_mod.utm_crs_for(c.x, c.y))
-            out.loc[need, "length_m"] = metric.length.round(2).to_numpy()
+        out = _street_lengths(_explode_lines(out, notes))
     return Prepared(out, sorted(rej.items, key=lambda r: (r.row, r.field)), notes)
-
-
-class _Sub:
-    """The _Rejects view of a subset of rows (those still live)."""
-    def __init__(self, parent: _Rejects, live: np.ndarray):
-        self.parent, self.idx = parent, np.flatnonzero(live)
-        self.bad = np.zeros(len(self.idx), bool)
-
-    def add(self, mask, fieldname, reason, values=None):
-        full = np.zeros(len(self.parent.rows), bool)
-        full[self.idx[mask]] = True
-        full_values = None
-        if values is not None:
-            full_values = np.empty(len(self.parent.rows), dtype=object)
-            full_values[self.idx] = values
-        self.parent.add(full, fieldname, reason, full_values)
-        self.bad |= mask

@@ -1,3 +1,4 @@
+"""Pure geometry: datum conversions, CRS resolution, swapped axes, range checks, repair."""
 import numpy as np
 import pytest
 import shapely
@@ -5,50 +6,100 @@ import shapely
 from mapapp.geo import crs, datum, validate
 
 
-def test_gcj02_offset_and_round_trip_in_china():
-    lon, lat = np.array([116.391, 121.4737]), np.array([39.907, 31.2304])
+def _metres(lon0, lat0, lon1, lat1):
+    return np.hypot((lon1 - lon0) * 111320 * np.cos(np.radians(lat0)), (lat1 - lat0) * 110574)
+
+
+def test_tiananmen_moves_a_few_hundred_metres_north_east_in_gcj02():
+    glon, glat = datum.wgs84_to_gcj02(116.391, 39.907)
+    assert 0.005 < glon - 116.391 < 0.007 and 0.0008 < glat - 39.907 < 0.0020
+    assert 300 < _metres(116.391, 39.907, glon, glat) < 700
+
+
+def test_gcj02_inverse_is_iterative_not_one_step():
+    rng = np.random.default_rng(1)
+    lon, lat = rng.uniform(73, 135, 5000), rng.uniform(18, 53, 5000)
     glon, glat = datum.wgs84_to_gcj02(lon, lat)
-    metres = np.hypot((glon - lon) * 111320 * np.cos(np.radians(lat)), (glat - lat) * 110540)
-    assert ((metres > 300) & (metres < 700)).all()
     wlon, wlat = datum.gcj02_to_wgs84(glon, glat)
-    assert np.abs(wlon - lon).max() < 5e-7 and np.abs(wlat - lat).max() < 5e-7  # < 0.05 m
+    assert _metres(lon, lat, wlon, wlat).max() < 0.01  # required: < 0.5 m
+    # the one-step approximation (subtract the offset at the GCJ point) is visibly worse
+    slon, slat = datum.wgs84_to_gcj02(glon, glat)
+    one_step = _metres(lon, lat, 2 * glon - slon, 2 * glat - slat)
+    assert one_step.max() > 0.5
 
 
-def test_bd09_round_trip():
-    lon, lat = np.array([116.404]), np.array([39.915])
+def test_bd09_round_trips_and_the_path_through_gcj02():
+    rng = np.random.default_rng(2)
+    lon, lat = rng.uniform(73, 135, 2000), rng.uniform(18, 53, 2000)
     blon, blat = datum.gcj02_to_bd09(*datum.wgs84_to_gcj02(lon, lat))
+    assert 500 < _metres(lon, lat, blon, blat).min()  # BD-09 adds ~ 1 km more on top of GCJ-02
     wlon, wlat = datum.bd09_to_wgs84(blon, blat)
-    assert abs(wlon[0] - lon[0]) < 1e-5 and abs(wlat[0] - lat[0]) < 1e-5
+    assert _metres(lon, lat, wlon, wlat).max() < 0.01
+    glon, glat = datum.bd09_to_gcj02(*datum.gcj02_to_bd09(lon, lat))
+    assert _metres(lon, lat, glon, glat).max() < 0.01
+    tlon, tlat = datum.to_wgs84(blon, blat, "bd09")
+    np.testing.assert_allclose([tlon, tlat], [wlon, wlat])
 
 
-def test_outside_china_is_unchanged():
-    lon, lat = datum.to_wgs84([24.94], [60.17], "gcj02")
-    assert lon[0] == 24.94 and lat[0] == 60.17
+def test_outside_china_gcj02_is_wgs84_and_unknown_datum_is_an_error():
+    lon, lat = np.array([24.94, -111.8, 150.0]), np.array([60.17, 33.4, -33.9])
+    for f in (datum.wgs84_to_gcj02, datum.gcj02_to_wgs84):
+        x, y = f(lon, lat)
+        assert (x == lon).all() and (y == lat).all()
+    assert datum.out_of_china([116.4, 24.94], [39.9, 60.17]).tolist() == [False, True]
+    x, y = datum.to_wgs84([116.4], [39.9], "wgs84")
+    assert x[0] == 116.4 and y[0] == 39.9
     with pytest.raises(ValueError, match="unknown datum"):
         datum.to_wgs84([0], [0], "tokyo")
 
 
-def test_crs_resolution():
-    assert crs.resolve_crs("ESRI:102649", None).to_string() == "ESRI:102649"
-    assert crs.resolve_crs(None, None, (24.9, 60.1, 25.0, 60.2)).to_epsg() == 4326
-    with pytest.raises(ValueError, match="pass --crs"):
-        crs.resolve_crs(None, None, (700000, 800000, 710000, 810000))
+def test_resolve_crs_user_value_wins_and_missing_crs_needs_lonlat():
+    assert crs.resolve_crs("ESRI:102649", "EPSG:4326").to_string() == "ESRI:102649"
+    assert crs.resolve_crs("EPSG:2263", None).to_epsg() == 2263
+    assert crs.resolve_crs(None, "EPSG:3857").to_epsg() == 3857
+    assert crs.resolve_crs(None, None, np.array([[24.9, 60.1], [25.0, 60.2]])).to_epsg() == 4326
+    # swapped lon/lat in China is still lon/lat (lat 39.9, lon 116.4 in the wrong columns)
+    assert crs.resolve_crs(None, None, np.array([[39.9, 116.4], [39.8, 116.3]])).to_epsg() == 4326
+    with pytest.raises(ValueError, match="file has no CRS; pass --crs"):
+        crs.resolve_crs(None, None, np.array([[700000.0, 3700000.0], [710000.0, 3710000.0]]))
     with pytest.raises(ValueError, match="not a CRS"):
-        crs.parse_crs("EPSG:nope")
+        crs.resolve_crs("EPSG:nope", None)
+
+
+def test_utm_zone_for_a_city():
     assert crs.utm_crs_for(24.94, 60.17).to_epsg() == 32635
     assert crs.utm_crs_for(-111.8, 33.4).to_epsg() == 32612
+    assert crs.utm_crs_for(116.4, 39.9).to_epsg() == 32650
+    assert crs.utm_crs_for(151.2, -33.9).to_epsg() == 32756
 
 
-def test_swapped_detection_and_range():
+def test_detect_swapped_whole_file_and_single_rows():
     bounds = (24.9, 60.1, 25.0, 60.2)
-    assert validate.swapped_file(np.array([60.15, 60.16]), np.array([24.95, 24.96]), bounds)
-    assert not validate.swapped_file(np.array([24.95]), np.array([60.15]), bounds)
-    rows = validate.swapped_rows(np.array([24.95, 60.15, 10.0]), np.array([60.15, 24.95, 95.0]), bounds)
-    assert rows.tolist() == [False, True, True]
-    assert validate.out_of_range(np.array([181, 10, np.nan]), np.array([0, 10, 0])).tolist() == [True, False, True]
+    whole, rows = validate.detect_swapped(np.array([60.15, 60.16]), np.array([24.95, 24.96]), bounds)
+    assert whole and rows.tolist() == [True, True]
+    whole, rows = validate.detect_swapped(np.array([24.95, 60.15, 24.96]), np.array([60.15, 24.95, 60.16]),
+                                          bounds)
+    assert not whole and rows.tolist() == [False, True, False]
+    # without a jurisdiction only an impossible latitude gives a swap away
+    whole, rows = validate.detect_swapped(np.array([116.4, 39.9, 116.3]), np.array([39.9, 116.4, 39.8]))
+    assert not whole and rows.tolist() == [False, True, False]
+    whole, _ = validate.detect_swapped(np.array([39.9, 39.8]), np.array([116.4, 116.3]))
+    assert whole
 
 
-def test_repair_makes_bowtie_valid():
+def test_out_of_range_returns_the_bad_indices():
+    bad = validate.out_of_range(np.array([181, 10, np.nan, -180]), np.array([0, 10, 0, -90.5]))
+    assert bad.tolist() == [0, 2, 3]
+
+
+def test_repair_makes_bowtie_valid_drops_z_and_says_how():
     bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
-    fixed, repaired = validate.repair(np.array([bowtie, shapely.box(0, 0, 1, 1)], dtype=object))
-    assert repaired.tolist() == [True, False] and shapely.is_valid(fixed).all()
+    box_z = shapely.box(0, 0, 1, 1)
+    box_z = shapely.force_3d(box_z, 5.0)
+    sliver = shapely.Polygon([(0, 0), (1, 0), (2, 0), (0, 0)])
+    fixed, how = validate.repair(np.array([box_z, bowtie, None, sliver], dtype=object))
+    assert set(how) == {1, 3}
+    assert "Self-intersection" in how[1] and "MultiPolygon" in how[1]
+    assert "nothing is left" in how[3]
+    assert shapely.is_valid(fixed[:2]).all() and not shapely.has_z(fixed[0])
+    assert fixed[2] is None and shapely.area(fixed[1]) == pytest.approx(0.5)
