@@ -19,8 +19,8 @@ from mapapp.io.layers import LayerSpec, spec as layer_spec
 _TYPE_NAMES = {0: "point", 1: "line", 2: "ring", 3: "polygon", 4: "multipoint", 5: "multiline",
                6: "multipolygon", 7: "geometry collection"}
 FUTURE_SLACK = timedelta(minutes=5)  # clocks of phones and cameras run a little fast
-_TRUE = {"1", "true", "t", "yes", "y", "on", "是", "真"}
-_FALSE = {"0", "false", "f", "no", "n", "off", "否", "假"}
+_TRUE = {"1", "1.0", "true", "t", "yes", "y", "on", "是", "真"}
+_FALSE = {"0", "0.0", "false", "f", "no", "n", "off", "否", "假"}
 _READER_COLUMNS = ("_row", "_geom_error", "_row_error")
 _LISTED = 20  # row numbers listed in one note
 
@@ -87,27 +87,32 @@ def _given(v) -> bool:
                 or (isinstance(v, str) and not v.strip()))
 
 
+def _objects(items, index) -> pd.Series:
+    """An object Series that keeps None as None (Series.map would turn it into NaN)."""
+    return pd.Series(list(items), index=index, dtype=object)
+
+
 def _coerce(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
-    """Typed values and a mask of cells that were given but could not be read as `kind`."""
+    """Typed values (None where empty) and a mask of cells that were given but could not be
+    read as `kind`."""
     values = values.astype(object)
     given = values.map(_given).astype(bool)
     if kind == "str":
-        out = values.map(lambda v: str(v).strip() if _given(v) else None).astype(object)
+        out = _objects((str(v).strip() if g else None for v, g in zip(values, given)), values.index)
         return out, np.zeros(len(values), bool)
     if kind in ("int", "float"):
         num = pd.to_numeric(values.where(given), errors="coerce")
         bad = given & num.isna()
         if kind == "int":
             bad |= given & num.notna() & (num != np.floor(num.fillna(0)))
-            out = num.where(~bad).map(lambda v: None if pd.isna(v) else int(v))
-        else:
-            out = num.map(lambda v: None if pd.isna(v) else float(v))
-        return out.astype(object), bad.to_numpy()
+        cast = int if kind == "int" else float
+        out = _objects((None if b or pd.isna(v) else cast(v) for v, b in zip(num, bad)), values.index)
+        return out, bad.to_numpy()
     if kind == "bool":
-        text = values.map(lambda v: str(v).strip().lower() if _given(v) else None)
-        out = text.map(lambda v: None if v is None else (True if v in _TRUE else False if v in _FALSE else None))
-        bad = given & out.isna()
-        return out.astype(object), bad.to_numpy()
+        text = [str(v).strip().lower() if g else None for v, g in zip(values, given)]
+        out = _objects((True if t in _TRUE else False if t in _FALSE else None for t in text), values.index)
+        bad = given.to_numpy() & np.array([t is None for t in out], bool)
+        return out, bad
     if kind == "datetime":
         if pd.api.types.is_datetime64_any_dtype(values):
             parsed = pd.to_datetime(values, utc=True)
@@ -116,8 +121,8 @@ def _coerce(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
             text = values.where(given).astype("string").str.strip().str.replace("/", "-", regex=False)
             parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
         bad = given & parsed.isna()
-        out = parsed.map(lambda v: None if pd.isna(v) else v.to_pydatetime())
-        return out.astype(object), bad.to_numpy()
+        out = _objects((None if pd.isna(v) else v.to_pydatetime() for v in parsed), values.index)
+        return out, bad.to_numpy()
     raise ValueError(kind)
 
 
@@ -342,7 +347,7 @@ def prepare(gdf: gpd.GeoDataFrame, layer: str | LayerSpec, *, src_crs, datum: st
         values, bad = _coerce(raw, col.type)
         rej.add(bad, col.name, lambda v, t=col.type: f"not a valid {t}: {v!r}", raw.to_numpy())
         if col.default is not None:
-            values = values.map(lambda v, d=col.default: v if _given(v) else d).astype(object)
+            values = _objects((v if _given(v) else col.default for v in values), values.index)
         empty = ~values.map(_given).astype(bool).to_numpy()
         if col.required:
             rej.add(empty & ~bad, col.name, "required but empty")
@@ -358,7 +363,7 @@ def prepare(gdf: gpd.GeoDataFrame, layer: str | LayerSpec, *, src_crs, datum: st
             long_ = ~empty & (values.map(lambda v: len(v) if isinstance(v, str) else 0) > limit).to_numpy()
             rej.add(long_, col.name, lambda v, n=limit: f"longer than {n} characters ({len(v)})",
                     values.to_numpy())
-        frame[col.name] = values.where(values.map(lambda v: _given(v) or isinstance(v, bool)), None)
+        frame[col.name] = values
     if spec.name in ("incidents",) and taxonomy is not None:
         cats = frame["category"].to_numpy()
         unknown = np.array([c is not None and c not in taxonomy for c in cats], bool)

@@ -54,7 +54,7 @@ def community_codes(conn: Connection, codes: list[str]) -> set[str]:
 
 def plan_for_import(conn: Connection, name: str, publish: bool) -> int:
     """Get or create the named plan; publishing archives the plan published before it."""
-    plan_id = conn.execute(text("SELECT id FROM grid_plans WHERE name = :n"), {"n": name}).scalar()
+    plan_id = find_plan(conn, name)
     if plan_id is None:
         plan_id = conn.execute(text("INSERT INTO grid_plans (name, status) VALUES (:n, 'draft') RETURNING id"),
                                {"n": name}).scalar_one()
@@ -64,6 +64,16 @@ def plan_for_import(conn: Connection, name: str, publish: bool) -> int:
         conn.execute(text("UPDATE grid_plans SET status = 'published', published_at = now() WHERE id = :i"),
                      {"i": plan_id})
     return plan_id
+
+
+def find_plan(conn: Connection, name: str) -> int | None:
+    return conn.execute(text("SELECT id FROM grid_plans WHERE name = :n ORDER BY id LIMIT 1"),
+                        {"n": name}).scalar()
+
+
+def grids_without_community(conn: Connection, plan_id: int, codes: list[str]) -> list[str]:
+    return list(conn.execute(text("SELECT code FROM grids WHERE plan_id = :p AND community_id IS NULL "
+                                  "AND code = ANY(:c) ORDER BY code"), {"p": plan_id, "c": codes}).scalars())
 
 
 def grid_codes_in_plan(conn: Connection, plan_id: int) -> set[str]:
@@ -94,5 +104,7 @@ EXPORT = {
 }
 
 
-def export_rows(conn: Connection, layer: str) -> list[dict]:
-    return [dict(r) for r in conn.execute(text(EXPORT[layer])).mappings()]
+def export_rows(conn: Connection, layer: str) -> tuple[list[str], list[dict]]:
+    """The layer's column names and rows (geometry as WKB in "wkb")."""
+    result = conn.execute(text(EXPORT[layer]))
+    return list(result.keys()), [dict(r) for r in result.mappings()]

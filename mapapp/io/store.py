@@ -50,7 +50,7 @@ class ImportRejected(UserError):
                          row=report.rejects[0].row if report.rejects else None)
 
 
-def _check_codes(frame, conn, layer: str, rejects: list[Reject]) -> np.ndarray:
+def _check_codes(frame, conn, layer: str, rejects: list[Reject], plan: str) -> np.ndarray:
     """Layer-specific checks that need the database. Returns the mask of rows to drop."""
     bad = np.zeros(len(frame), bool)
     rows = frame["_row"].to_numpy()
@@ -84,7 +84,11 @@ def _check_codes(frame, conn, layer: str, rejects: list[Reject]) -> np.ndarray:
     if layer == "grids":
         given = [c for c in frame["community_code"] if c]
         known = q.community_codes(conn, given)
-        for i, c in enumerate(frame["community_code"]):
+        plan_id = q.find_plan(conn, plan)
+        taken = q.grid_codes_in_plan(conn, plan_id) if plan_id is not None else set()
+        for i, (code, c) in enumerate(zip(codes, frame["community_code"])):
+            if code in taken:
+                reject(i, "code", f"{code!r} is already in plan {plan!r}")
             if c and c not in known:
                 reject(i, "community_code", f"no community with code {c!r}")
     return bad
@@ -141,6 +145,9 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
     """Load FILE into LAYER in one transaction (the caller's, when `bind` is a connection).
     A bad row loads nothing unless skip_bad."""
     spec = layer_spec(layer)
+    if shift_time_to_now and layer != "incidents":
+        raise UserError("shift_time_to_now applies to simulated incidents only", field="shift_time_to_now")
+    plan = plan or "imported"
     path = Path(path)
     mapping = dict(mapping or {})
     try:
@@ -163,15 +170,19 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
                                taxonomy=taxonomy_mod.load() if layer == "incidents" else None)
         except ValueError as exc:
             raise UserError(str(exc)) from exc
-        frame, rejects, notes = prepared.frame, list(prepared.rejects), list(prepared.notes)
-        drop = _check_codes(frame, conn, layer, rejects)
+        frame, rejects = prepared.frame, list(prepared.rejects)
+        notes = list(gdf.attrs.get("notes", [])) + list(prepared.notes)
+        drop = _check_codes(frame, conn, layer, rejects, plan)
         frame = frame[~drop]
         rejects.sort(key=lambda r: (r.row, r.field))
         report = ImportReport(layer, read=len(gdf), loaded=0,
                               rejected=len({r.row for r in rejects}), notes=notes, rejects=rejects)
         if rejects and not skip_bad:
             raise ImportRejected(report)
-        if layer == "incidents" and shift_time_to_now:
+        if shift_time_to_now:
+            if not frame["simulated"].astype(bool).all():
+                raise UserError("shift_time_to_now moves the dates of simulated data only: "
+                                "mark the rows simulated (--set simulated=true)", field="simulated")
             _shift_to_now(frame, notes)
         records = _records(frame, layer)
         if layer == "incidents":
@@ -179,7 +190,7 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
             for r in records:  # the case clock: category deadline by priority, from dispatch
                 r["deadline_hours"] = workflow.deadline_hours(tax, r["category"], r["priority"])
         if layer == "grids":
-            plan_id = q.plan_for_import(conn, plan or "imported", publish)
+            plan_id = q.plan_for_import(conn, plan, publish)
             for r in records:
                 r["plan_id"] = plan_id
         for start in range(0, len(records), BATCH):
@@ -187,6 +198,11 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
             if progress:
                 progress(min(start + BATCH, len(records)), len(records))
         report.loaded = len(records)
+        if layer == "grids" and records:
+            orphans = q.grids_without_community(conn, plan_id, [r["code"] for r in records])
+            if orphans:
+                notes.append(f"{len(orphans)} grids lie in no community: {', '.join(orphans[:20])}"
+                             + (" …" if len(orphans) > 20 else ""))
     if rejects:
         report.rejects_path = Path(rejects_path or Path.cwd() / f"{path.stem}.rejects.csv")
         write_rejects(report.rejects_path, rejects)
@@ -201,11 +217,15 @@ def export_layer(engine: Engine, layer: str, path: Path) -> int:
     if driver is None:
         raise UserError(f"{path.name}: export writes .geojson or .gpkg", field="file")
     with engine.connect() as conn:
-        rows = q.export_rows(conn, layer)
+        columns, rows = q.export_rows(conn, layer)
     geoms = [shapely.from_wkb(bytes(r.pop("wkb"))) for r in rows]
-    gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
+    columns = [c for c in columns if c != "wkb"]
+    gdf = gpd.GeoDataFrame(rows, columns=columns, geometry=geoms, crs=4326)
     for col in ("reported_at", "dispatched_at", "due_at", "closed_at"):
         if col in gdf:
             gdf[col] = gdf[col].map(lambda t: t.isoformat() if t is not None else None)
-    gdf.to_file(path, driver=driver, layer=layer if driver == "GPKG" else None)
+    if driver == "GPKG":
+        gdf.to_file(path, driver=driver, layer=layer)
+    else:  # RFC 7946: lon/lat WGS84, no "crs" member
+        gdf.to_file(path, driver=driver, RFC7946="YES")
     return len(gdf)
