@@ -3,7 +3,7 @@ every field. Pure: no database. Every problem becomes a Reject naming the row an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import geopandas as gpd
 import numpy as np
@@ -14,7 +14,8 @@ from mapapp.geo import crs as crs_mod
 from mapapp.geo import datum as datum_mod
 from mapapp.geo import validate
 from mapapp.incidents.taxonomy import Taxonomy
-from mapapp.io.layers import LayerSpec, spec as layer_spec
+from mapapp.io.layers import LayerSpec
+from mapapp.io.layers import spec as layer_spec
 
 _TYPE_NAMES = {0: "point", 1: "line", 2: "ring", 3: "polygon", 4: "multipoint", 5: "multiline",
                6: "multipolygon", 7: "geometry collection"}
@@ -364,12 +365,12 @@ def prepare(gdf: gpd.GeoDataFrame, layer: str | LayerSpec, *, src_crs, datum: st
             rej.add(long_, col.name, lambda v, n=limit: f"longer than {n} characters ({len(v)})",
                     values.to_numpy())
         frame[col.name] = values
-    if spec.name in ("incidents",) and taxonomy is not None:
+    if spec.name == "incidents" and taxonomy is not None:
         cats = frame["category"].to_numpy()
         unknown = np.array([c is not None and c not in taxonomy for c in cats], bool)
         rej.add(unknown, "category", lambda v: f"{v!r} is not in the taxonomy", cats)
     if "reported_at" in frame:
-        limit = datetime.now(timezone.utc) + FUTURE_SLACK
+        limit = datetime.now(UTC) + FUTURE_SLACK
         times = frame["reported_at"].to_numpy()
         future = np.array([t is not None and t > limit for t in times], bool)
         rej.add(future, "reported_at", lambda v: f"{v.isoformat()} is in the future", times)

@@ -129,7 +129,7 @@ def read(path: Path, gpkg_layer: str | None = None, lon_col: str | None = None,
                         ".gpkg, .shp, .zip (zipped shapefile) or .csv")
     try:
         gdf = pyogrio.read_dataframe(source, layer=gpkg_layer if suffix == ".gpkg" else None)
-    except Exception as exc:  # noqa: BLE001 - GDAL's own words are the useful part
+    except Exception as exc:
         raise ReadError(f"{path.name}: cannot read it: {exc}") from exc
     gdf["_row"] = np.arange(len(gdf)) + 1
     return gdf

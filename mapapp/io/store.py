@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -111,7 +111,7 @@ def _shift_to_now(frame, notes: list[str]) -> None:
     times = [t for t in frame["reported_at"] if t is not None]
     if not times:
         return
-    weeks = (datetime.now(timezone.utc) - max(times)) // timedelta(weeks=1)
+    weeks = (datetime.now(UTC) - max(times)) // timedelta(weeks=1)
     if weeks:
         shift = timedelta(weeks=weeks)
         for col in ("reported_at", "dispatched_at", "closed_at"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -249,7 +249,7 @@ def test_unsupported_file_and_unknown_mapping(db, tmp_path):
 
 
 def test_shift_time_to_now_moves_simulated_data_by_whole_weeks(city, tmp_path):
-    latest = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=100)
+    latest = datetime.now(UTC).replace(microsecond=0) - timedelta(days=100)
     earlier = latest - timedelta(days=3, hours=5)
     f = tmp_path / "sim.csv"
     f.write_text("lon,lat,category,reported_at\n"
@@ -260,7 +260,7 @@ def test_shift_time_to_now_moves_simulated_data_by_whole_weeks(city, tmp_path):
     assert any("shifted by 14 weeks" in n for n in report.notes)
     with city.connect() as conn:
         times = conn.execute(text("SELECT reported_at FROM incidents ORDER BY reported_at")).scalars().all()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert now - timedelta(days=7) < times[1] <= now
     assert times[1] - times[0] == latest - earlier
     assert times[1].weekday() == latest.weekday() and times[1].hour == latest.hour

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -126,8 +126,8 @@ def test_naive_time_is_utc_offsets_are_converted_and_empty_is_unknown():
                  [shapely.Point(24.92, 60.15)] * 5)
     out = _incidents(gdf)
     times = out.frame["reported_at"].tolist()
-    assert times[0] == datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
-    assert times[1] == datetime(2026, 11, 1, 0, tzinfo=timezone.utc)
+    assert times[0] == datetime(2026, 11, 1, 8, tzinfo=UTC)
+    assert times[1] == datetime(2026, 11, 1, 0, tzinfo=UTC)
     assert times[2] is None and times[3] == times[0]
     assert [str(r) for r in out.rejects] == ["row 5, reported_at: not a valid datetime: 'yesterday'"]
 
@@ -142,8 +142,8 @@ def test_defaults_types_choices_and_limits_per_field():
     assert [str(r) for r in out.rejects] == [
         "row 2, count: not a valid int: '2.5'",
         "row 2, simulated: not a valid bool: 'maybe'",
-        "row 2, status: 'finished' is not one of reported, registered, dispatched, in_progress, "
-        "handled, closed, voided",
+        ("row 2, status: 'finished' is not one of reported, registered, dispatched, in_progress, "
+         "handled, closed, voided"),
         "row 3, count: -1 is below 0",
         "row 4, category: required but empty",
         "row 4, source: longer than 32 characters (40)"]
@@ -256,3 +256,14 @@ def test_every_layer_has_a_geometry_kind_and_typed_columns():
     for s in LAYERS.values():
         assert s.geometry in ("polygon", "point", "line", "any")
         assert all(c.type in ("str", "int", "float", "bool", "datetime") for c in s.columns)
+
+
+def test_csv_coordinate_columns_can_be_named_and_gb18030_is_read(tmp_path):
+    f = tmp_path / "案件.csv"
+    f.write_bytes("经度,纬度,类别\n116.40,39.91,治安\n".encode("gb18030"))
+    with pytest.raises(ReadError, match="no lon column"):
+        read(f)
+    gdf = read(f, lon_col="经度", lat_col="纬度")
+    assert (gdf.geometry.iloc[0].x, gdf.geometry.iloc[0].y) == (116.40, 39.91)
+    assert gdf["类别"].tolist() == ["治安"] and gdf["_row"].tolist() == [2]
+    assert gdf.attrs["notes"] == ["案件.csv read as GB18030 text"]
