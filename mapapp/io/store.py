@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 from mapapp.errors import UserError
 from mapapp.incidents import taxonomy as taxonomy_mod
@@ -95,7 +96,8 @@ def _check_codes(frame, conn, layer: str, rejects: list[Reject], plan: str) -> n
 
 
 def _records(frame, layer: str) -> list[dict]:
-    cols = [c for c in frame.columns if c not in ("geometry", "_row")]
+    """One parameter dict per row (geometry as WKB, with its `_row`), parents before children."""
+    cols = [c for c in frame.columns if c != "geometry"]
     wkb = shapely.to_wkb(np.asarray(frame.geometry.array, dtype=object))
     out = []
     for values, g in zip(frame[cols].itertuples(index=False, name=None), wkb):
@@ -193,8 +195,15 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
             plan_id = q.plan_for_import(conn, plan, publish)
             for r in records:
                 r["plan_id"] = plan_id
+        rows = [r.pop("_row") for r in records]
         for start in range(0, len(records), BATCH):
-            q.insert_many(conn, layer, records[start:start + BATCH])
+            try:
+                q.insert_many(conn, layer, records[start:start + BATCH])
+            except (IntegrityError, DataError) as exc:  # a check the importer does not know yet
+                batch = rows[start:start + BATCH]
+                reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+                raise UserError(f"nothing was imported: the database refused a row between rows "
+                                f"{min(batch)} and {max(batch)}: {reason}", row=min(batch)) from exc
             if progress:
                 progress(min(start + BATCH, len(records)), len(records))
         report.loaded = len(records)

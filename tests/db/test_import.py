@@ -296,3 +296,11 @@ def test_export_of_an_empty_layer_keeps_its_columns(db, tmp_path):
     out = tmp_path / "none.gpkg"
     assert export_layer(db, "key_places", out) == 0
     assert {"name", "category", "address"} <= set(gpd.read_file(out).columns)
+
+
+def test_a_row_the_database_refuses_loads_nothing_and_is_a_user_error(city, tmp_path):
+    f = tmp_path / "units.csv"
+    f.write_text("lon,lat,households\n24.92,60.15,10\n24.93,60.15,3000000000\n")
+    with pytest.raises(UserError, match="refused a row between rows 2 and 3: .*out of range") as err:
+        import_file(city, "base_units", f)
+    assert err.value.row == 2 and _count(city, "base_units") == 0
