@@ -25,6 +25,7 @@ class MapLayers:
     incidents: str
     grids: str
     clusters: str
+    places: str
 
 
 def grid_label(code: str) -> str:
@@ -79,13 +80,14 @@ def build_command_center(*, bounds, communities: list[dict], grids: list[dict],
             interactive=False, keyboard=False).add_to(labels)
     labels.add_to(m)
 
-    folium.GeoJson(
+    places = folium.GeoJson(
         {"type": "FeatureCollection", "features": key_places},
         name=t("layer.key_places"), show=True,
         marker=folium.CircleMarker(radius=5, color="#ffffff", weight=1, fill=True,
                                    fill_color=KEY_PLACE_COLOR, fill_opacity=0.9),
         on_each_feature=JsCode("function (f, layer) { mapapp.bindKeyPlace(f, layer); }"),
-    ).add_to(m)
+    )
+    places.add_to(m)
 
     incidents = folium.FeatureGroup(name=t("layer.incidents"), show=True)
     incidents.add_to(m)
@@ -98,7 +100,7 @@ def build_command_center(*, bounds, communities: list[dict], grids: list[dict],
     localize(m)
     return m, MapLayers(map=m.get_name(), basemap=basemap.get_name() if basemap else None,
                         incidents=incidents.get_name(), grids=grid_layer.get_name(),
-                        clusters=tiles.get_name())
+                        clusters=tiles.get_name(), places=places.get_name())
 
 
 def _escape(text: str) -> str:

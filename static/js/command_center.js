@@ -82,7 +82,7 @@
                 color: p.overdue ? "#000" : "#fff", weight: p.overdue ? 2 : 1};
       }
       return {
-        interactive: true, maxNativeZoom: 20, getFeatureId: function () { return undefined; },
+        interactive: false, pane: "shadowPane", maxNativeZoom: 20,  // above grids and the base map
         vectorTileLayerStyles: {
           clusters: function (p, zoom) { return zoom < cfg.pointZoom && !tilesHidden ? bubble(p) : []; },
           incidents: function () { return []; }  // from pointZoom on, the GeoJSON layer draws them
@@ -299,7 +299,11 @@
       document.getElementById("overdue-only").addEventListener("change", api.refresh);
       document.getElementById("grid-panel-close").addEventListener("click", function () { document.getElementById("grid-panel").hidden = true; });
       map.on("moveend", function () { api.loadIncidents(); api.loadBasemap(); });
-      function labelsByZoom() { map.getContainer().classList.toggle("zoomed-out", map.getZoom() < cfg.pointZoom); }
+      function labelsByZoom() {  // zoomed out: no grid codes, small key places, so clusters show
+        var out = map.getZoom() < cfg.pointZoom;
+        map.getContainer().classList.toggle("zoomed-out", out);
+        window[cfg.layers.places].eachLayer(function (l) { if (l.setRadius) l.setRadius(out ? 2 : 5); });
+      }
       map.on("zoomend", labelsByZoom);
       labelsByZoom();
       api.loadBasemap();
