@@ -120,6 +120,7 @@ def open_nearby(conn: Connection, incident_id: int, metres: float, hours: float)
         SELECT o.id, o.status, o.reported_at, round(ST_Distance(o.geom::geography, n.geom::geography)) AS metres
           FROM incidents n JOIN incidents o
             ON o.id <> n.id AND o.category = n.category AND o.status = ANY(:open)
+           AND o.geom && ST_Expand(n.geom, :metres / (111320.0 * greatest(cos(radians(ST_Y(n.geom))), 0.05)))
            AND ST_DWithin(o.geom::geography, n.geom::geography, :metres)
            AND o.reported_at BETWEEN n.reported_at - make_interval(secs => :secs)
                                  AND n.reported_at + make_interval(secs => :secs)
