@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, g, jsonify, request, send_from_directory
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from mapapp.db.session import check_postgis, get_engine
@@ -57,6 +58,16 @@ def configure(app: Flask, settings: Settings) -> None:
     @app.errorhandler(UserError)
     def _user_error(exc: UserError):
         return jsonify(exc.as_json()), exc.status
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError):
+        # the database is unreachable or restarting: nothing was written (each write is one
+        # transaction), the client may retry; the pool's pre-ping reconnects when it is back
+        app.logger.warning("database unavailable: %s", exc.orig)
+        resp = jsonify({"error": "database_unavailable",
+                        "message": "the database is not reachable right now; nothing was written, try again"})
+        resp.headers["Retry-After"] = "5"
+        return resp, 503
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -154,3 +154,23 @@ def test_changes_latest_and_overdue(api, engine):
     r = get("/api/incidents?overdue=true").json
     assert [f["id"] for f in r["features"]] == [iid] and r["features"][0]["properties"]["overdue"] is True
     assert get("/api/incidents?overdue=maybe").json["field"] == "overdue"
+
+
+def test_database_unreachable_is_503_and_nothing_is_written(app, city, engine):
+    from sqlalchemy import create_engine
+
+    from mapapp.web.setup import ext
+
+    with app.app_context():
+        real = ext(app)["engine"]
+        ext(app)["engine"] = create_engine("postgresql+psycopg://nobody@/nowhere?host=/nonexistent",
+                                           pool_pre_ping=True)
+    try:
+        r = app.test_client().post("/api/incidents", json={"category": "public_order", "lon": 24.942, "lat": 60.165},
+                                   headers={"Authorization": f"Bearer {city['token']}"})
+    finally:
+        with app.app_context():
+            ext(app)["engine"] = real
+    assert r.status_code == 503 and r.json["error"] == "database_unavailable" and r.headers["Retry-After"] == "5"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incidents WHERE category = 'public_order'")).scalar() == 0
