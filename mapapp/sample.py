@@ -5,8 +5,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from mapapp.city.queries import extent
 
 GEODATA = Path(__file__).resolve().parents[1] / "geodata"
 
@@ -49,8 +50,7 @@ def district_code(city: str) -> str:
 
 def loaded(engine: Engine, city: str) -> bool:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT EXISTS (SELECT 1 FROM admin_areas WHERE code = :c)"),
-                            {"c": district_code(city)}).scalar()
+        return extent(conn, district_code(city)) is not None
 
 
 def load(engine: Engine, city: str, progress=None, echo=print) -> list:

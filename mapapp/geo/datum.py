@@ -58,18 +58,23 @@ def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     return np.where(outside, lon, lon + dlon), np.where(outside, lat, lat + dlat)
 
 
+def _invert(forward, x: np.ndarray, y: np.ndarray, gx: np.ndarray, gy: np.ndarray,
+            tolerance: float, max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed-point inverse of `forward`: move the guess (gx, gy) until forward(guess) hits (x, y)."""
+    for _ in range(max_iter):
+        fx, fy = forward(gx, gy)
+        dx, dy = fx - x, fy - y
+        gx, gy = gx - dx, gy - dy
+        if not (np.nanmax(np.abs(dx), initial=0.0) > tolerance
+                or np.nanmax(np.abs(dy), initial=0.0) > tolerance):
+            break
+    return gx, gy
+
+
 def gcj02_to_wgs84(lon, lat, tolerance: float = 1e-9, max_iter: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """Iterative inverse: refine w until wgs84_to_gcj02(w) hits the input (1e-9 deg ~ 0.1 mm)."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    wlon, wlat = lon.copy(), lat.copy()
-    for _ in range(max_iter):
-        glon, glat = wgs84_to_gcj02(wlon, wlat)
-        dlon, dlat = glon - lon, glat - lat
-        wlon, wlat = wlon - dlon, wlat - dlat
-        if not (np.nanmax(np.abs(dlon), initial=0.0) > tolerance
-                or np.nanmax(np.abs(dlat), initial=0.0) > tolerance):
-            break
-    return wlon, wlat
+    return _invert(wgs84_to_gcj02, lon, lat, lon.copy(), lat.copy(), tolerance, max_iter)
 
 
 def gcj02_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
@@ -87,15 +92,7 @@ def bd09_to_gcj02(lon, lat, tolerance: float = 1e-9, max_iter: int = 10) -> tupl
     x, y = blon - 0.0065, blat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    glon, glat = z * np.cos(theta), z * np.sin(theta)
-    for _ in range(max_iter):
-        tlon, tlat = gcj02_to_bd09(glon, glat)
-        dlon, dlat = tlon - blon, tlat - blat
-        glon, glat = glon - dlon, glat - dlat
-        if not (np.nanmax(np.abs(dlon), initial=0.0) > tolerance
-                or np.nanmax(np.abs(dlat), initial=0.0) > tolerance):
-            break
-    return glon, glat
+    return _invert(gcj02_to_bd09, blon, blat, z * np.cos(theta), z * np.sin(theta), tolerance, max_iter)
 
 
 def bd09_to_wgs84(lon, lat) -> tuple[np.ndarray, np.ndarray]:

@@ -4,9 +4,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-AUTH = {}
-
-
 @pytest.fixture
 def api(app, city):
     c = app.test_client()
