@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_TABLES = ("incident_events", "incidents", "grids", "grid_plans", "base_units", "key_places", "streets",
+               "street_edges", "street_vertices", "patrols",
                "api_tokens", "users", "admin_areas")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint, func, text)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index,
+                        Integer, String, Text, UniqueConstraint, func, text)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SRID = 4326
@@ -149,6 +150,46 @@ class Street(Base):
     source: Mapped[int | None] = mapped_column(Integer, index=True)
     target: Mapped[int | None] = mapped_column(Integer, index=True)
     geom = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=True), nullable=False)
+
+
+class StreetEdge(Base):
+    """A noded piece of a street, routable in pgRouting; costs are seconds, -1 where a mode may not go."""
+    __tablename__ = "street_edges"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id", ondelete="CASCADE"), index=True)
+    source: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    target: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    street_class: Mapped[str | None] = mapped_column("class", String(64))
+    oneway: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    length_m: Mapped[float] = mapped_column(Float)
+    cost_foot: Mapped[float | None] = mapped_column(Float)
+    reverse_cost_foot: Mapped[float | None] = mapped_column(Float)
+    cost_bicycle: Mapped[float | None] = mapped_column(Float)
+    reverse_cost_bicycle: Mapped[float | None] = mapped_column(Float)
+    cost_car: Mapped[float | None] = mapped_column(Float)
+    reverse_cost_car: Mapped[float | None] = mapped_column(Float)
+    geom = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=True), nullable=False)
+
+
+class StreetVertex(Base):
+    """A node of the street network with its connected component per travel mode (NULL: mode absent)."""
+    __tablename__ = "street_vertices"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    component_foot: Mapped[int | None] = mapped_column(BigInteger)
+    component_bicycle: Mapped[int | None] = mapped_column(BigInteger)
+    component_car: Mapped[int | None] = mapped_column(BigInteger)
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+
+
+class Patrol(Base):
+    """A saved patrol plan: the request, its summary and the routes as a GeoJSON FeatureCollection."""
+    __tablename__ = "patrols"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    params = mapped_column(JSONB, nullable=False)
+    summary = mapped_column(JSONB, nullable=False)
+    routes = mapped_column(JSONB, nullable=False)
 
 
 class User(Base):

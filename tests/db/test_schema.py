@@ -10,7 +10,7 @@ from mapapp.db.session import check_postgis
 
 
 def test_migrated_to_head_with_postgis_and_pgrouting(engine):
-    assert current(engine) == "0003"
+    assert current(engine) == "0005"
     versions = check_postgis(engine)
     assert versions["postgis"] >= "3.1"
     with engine.connect() as conn:
