@@ -227,6 +227,37 @@ def export_cmd(layer: str, file: Path) -> None:
     click.echo(f"{n} {layer} written to {file}")
 
 
+# --- patrol ------------------------------------------------------------------------------------
+@main.group()
+def patrol() -> None:
+    """Patrol routes on the street network (pgRouting)."""
+
+
+@patrol.command("network")
+def patrol_network() -> None:
+    """Rebuild the routable street network from the streets layer and report disconnected pieces."""
+    import time
+
+    from mapapp.patrol.queries import rebuild_network
+
+    started = time.monotonic()
+
+    def progress(step: str, done: int, total: int) -> None:
+        click.echo(f"  [{done}/{total}] {step} ({time.monotonic() - started:.1f} s)", err=True)
+
+    with _engine().begin() as conn:
+        report = rebuild_network(conn, progress=progress)
+    click.echo(f"{report['edges']} edges, {report['vertices']} vertices from {report['streets']} streets")
+    for mode, info in report["modes"].items():
+        pieces = info["disconnected"]
+        click.echo(f"  {mode}: {info['components']} connected pieces, the largest has "
+                   f"{info['main_vertices']} vertices")
+        for p in pieces[:10]:
+            click.echo(f"    disconnected: {p['vertices']} vertices near {p['lon']}, {p['lat']}")
+        if len(pieces) > 10:
+            click.echo(f"    … and {len(pieces) - 10} more")
+
+
 # --- sample data, demo, serve ------------------------------------------------------------------
 @main.command("load-sample")
 @click.option("--city", "cities", multiple=True, type=click.Choice(["helsinki", "mesa"]),

@@ -207,6 +207,12 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
             if progress:
                 progress(min(start + BATCH, len(records)), len(records))
         report.loaded = len(records)
+        if layer == "streets" and records:
+            from mapapp.patrol.queries import rebuild_network
+
+            net = rebuild_network(conn)
+            notes.append(f"street network rebuilt for routing: {net['edges']} edges, "
+                         f"{net['vertices']} vertices")
         if layer == "grids" and records:
             orphans = q.grids_without_community(conn, plan_id, [r["code"] for r in records])
             if orphans:

@@ -1,0 +1,128 @@
+"""SQL of the patrol domain: the routable street network (noding, topology, costs, components),
+candidate stops, cost matrices, route paths, reachability and saved patrols. All in pgRouting/PostGIS."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from mapapp.patrol.network import MODES, check_mode, edge_costs
+
+Progress = Callable[[str, int, int], None]
+
+
+def edges_sql(mode: str, bbox: tuple[float, float, float, float] | None = None) -> str:
+    """The inner edges query pgRouting runs for one mode (mode from a fixed list, bbox numbers only)."""
+    m = check_mode(mode)
+    where = f"(cost_{m} >= 0 OR reverse_cost_{m} >= 0)"
+    if bbox is not None:
+        minx, miny, maxx, maxy = (float(v) for v in bbox)
+        where += f" AND geom && ST_MakeEnvelope({minx!r}, {miny!r}, {maxx!r}, {maxy!r}, 4326)"
+    return (f"SELECT id, source, target, cost_{m} AS cost, reverse_cost_{m} AS reverse_cost "
+            f"FROM street_edges WHERE {where}")
+
+
+# --- building the network ------------------------------------------------------------------------
+# ST_Node nodes every crossing of the whole layer at once; each noded piece takes its attributes
+# from the street it lies on and is turned to run the way that street is drawn (one-way direction).
+_NODE = """
+INSERT INTO street_edges (street_id, class, oneway, length_m, geom)
+SELECT s.id, s.class, s.oneway, ST_Length(piece::geography),
+       CASE WHEN s.forward THEN piece ELSE ST_Reverse(piece) END
+  FROM (SELECT (ST_Dump(ST_Node(ST_Collect(geom)))).geom AS piece FROM streets) n
+  CROSS JOIN LATERAL (
+    SELECT st.id, st.class, st.oneway,
+           ST_LineLocatePoint(st.geom, ST_EndPoint(n.piece))
+             > ST_LineLocatePoint(st.geom, ST_StartPoint(n.piece))
+           OR (ST_IsClosed(st.geom) AND ST_LineLocatePoint(st.geom, ST_EndPoint(n.piece)) = 0) AS forward
+      FROM streets st
+     WHERE st.geom && n.piece
+       AND ST_DWithin(st.geom, ST_LineInterpolatePoint(n.piece, 0.5), 1e-9)
+     ORDER BY ST_Distance(st.geom, ST_LineInterpolatePoint(n.piece, 0.5)), st.oneway DESC, st.id
+     LIMIT 1) s
+ WHERE ST_Length(n.piece) > 0
+"""
+
+_TOPOLOGY = """
+CREATE TEMP TABLE patrol_vertices ON COMMIT DROP AS
+  SELECT id, in_edges, out_edges, geom
+    FROM pgr_extractVertices('SELECT id, geom FROM street_edges ORDER BY id');
+INSERT INTO street_vertices (id, geom) SELECT id, geom FROM patrol_vertices;
+UPDATE street_edges e SET source = v.id
+  FROM (SELECT id, unnest(out_edges) AS edge FROM patrol_vertices) v WHERE e.id = v.edge;
+UPDATE street_edges e SET target = v.id
+  FROM (SELECT id, unnest(in_edges) AS edge FROM patrol_vertices) v WHERE e.id = v.edge;
+DROP TABLE patrol_vertices;
+"""
+
+
+def _set_costs(conn: Connection) -> None:
+    rows = conn.execute(text("SELECT id, class, oneway, length_m FROM street_edges ORDER BY id")).all()
+    if not rows:
+        return
+    ids, classes, oneway, lengths = (np.asarray(c) for c in zip(*rows))
+    params: dict = {"ids": ids.astype(int).tolist()}
+    for mode in MODES:
+        cost, reverse = edge_costs(classes, lengths.astype(float), oneway.astype(bool), mode)
+        params[f"c_{mode}"], params[f"r_{mode}"] = cost.tolist(), reverse.tolist()
+    conn.execute(text("""
+        UPDATE street_edges e
+           SET cost_foot = u.cf, reverse_cost_foot = u.rf, cost_bicycle = u.cb,
+               reverse_cost_bicycle = u.rb, cost_car = u.cc, reverse_cost_car = u.rc
+          FROM unnest(CAST(:ids AS bigint[]), CAST(:c_foot AS float8[]), CAST(:r_foot AS float8[]),
+                      CAST(:c_bicycle AS float8[]), CAST(:r_bicycle AS float8[]),
+                      CAST(:c_car AS float8[]), CAST(:r_car AS float8[]))
+               AS u(id, cf, rf, cb, rb, cc, rc)
+         WHERE e.id = u.id"""), params)
+
+
+def _set_components(conn: Connection, mode: str) -> None:
+    inner = edges_sql(mode)
+    conn.execute(text(f"""
+        UPDATE street_vertices v SET component_{check_mode(mode)} = c.component
+          FROM pgr_connectedComponents(:inner) c WHERE v.id = c.node"""), {"inner": inner})
+
+
+def rebuild_network(conn: Connection, progress: Progress | None = None) -> dict:
+    """Rebuild edges, vertices, costs and components from `streets` in the caller's transaction."""
+    steps = ["noding", "topology", "costs"] + [f"components ({m})" for m in MODES]
+    tell = progress or (lambda *_: None)
+    tell(steps[0], 0, len(steps))
+    conn.execute(text("TRUNCATE street_edges, street_vertices RESTART IDENTITY"))
+    conn.execute(text(_NODE))
+    tell(steps[1], 1, len(steps))
+    conn.execute(text(_TOPOLOGY))
+    tell(steps[2], 2, len(steps))
+    _set_costs(conn)
+    for i, mode in enumerate(MODES):
+        tell(steps[3 + i], 3 + i, len(steps))
+        _set_components(conn, mode)
+    tell("done", len(steps), len(steps))
+    return network_report(conn)
+
+
+def network_report(conn: Connection) -> dict:
+    """Edges, vertices and, per mode, its connected pieces (largest first) with where they are."""
+    counts = conn.execute(text("""
+        SELECT (SELECT count(*) FROM streets), (SELECT count(*) FROM street_edges),
+               (SELECT count(*) FROM street_vertices)""")).one()
+    report: dict = {"streets": counts[0], "edges": counts[1], "vertices": counts[2], "modes": {}}
+    for mode in MODES:
+        rows = conn.execute(text(f"""
+            SELECT component_{mode} AS component, count(*) AS vertices,
+                   ST_X(ST_Centroid(ST_Collect(geom))) AS lon, ST_Y(ST_Centroid(ST_Collect(geom))) AS lat
+              FROM street_vertices WHERE component_{mode} IS NOT NULL
+             GROUP BY 1 ORDER BY 2 DESC, 1""")).mappings().all()
+        pieces = [{"component": int(r["component"]), "vertices": int(r["vertices"]),
+                   "lon": round(float(r["lon"]), 6), "lat": round(float(r["lat"]), 6)} for r in rows]
+        report["modes"][mode] = {"components": len(pieces),
+                                 "main_vertices": pieces[0]["vertices"] if pieces else 0,
+                                 "disconnected": pieces[1:]}
+    return report
+
+
+def network_ready(conn: Connection) -> bool:
+    """True when edges exist for the streets that are loaded."""
+    return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM street_edges)")).scalar())
