@@ -1,0 +1,123 @@
+"""Hotspot cells against the real PostGIS: the closed-form hexagon index agrees with
+ST_HexagonGrid point-in-polygon, zeros inside the area count, filters and weights apply."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+
+from mapapp.hotspots import queries as q
+from mapapp.incidents.filters import IncidentFilter
+
+SRID = 32635  # UTM 35N, Helsinki
+# district: a lon/lat triangle-ish polygon so that masking matters; a plan of two grids in it
+AREA_SQL = """
+INSERT INTO admin_areas (id, code, name, level, geom) VALUES
+ (1, 'HS', 'Hotspot district', 'district', ST_Multi(ST_GeomFromText(
+   'POLYGON((24.90 60.14, 24.98 60.14, 24.98 60.18, 24.90 60.14))', 4326))),
+ (2, 'ZZ', 'Elsewhere', 'district', ST_Multi(ST_MakeEnvelope(25.5, 60.5, 25.6, 60.6, 4326)));
+INSERT INTO grid_plans (id, name, status) VALUES (1, 'p', 'published');
+INSERT INTO grids (plan_id, code, name, geom) VALUES
+ (1, 'G1', 'west', ST_Multi(ST_GeomFromText('POLYGON((24.94 60.14, 24.96 60.14, 24.96 60.16, 24.94 60.15, 24.94 60.14))', 4326))),
+ (1, 'G2', 'east', ST_Multi(ST_MakeEnvelope(24.96, 60.14, 24.98, 60.18, 4326)));
+"""
+NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def area_db(db):
+    rng = np.random.default_rng(3)
+    lon = rng.uniform(24.90, 24.98, 600)
+    lat = rng.uniform(60.14, 60.18, 600)
+    rows = [{"c": "public_order.theft" if k % 3 else "disputes.neighbour",
+             "t": NOW - timedelta(days=int(k % 20)), "n": int(k % 4) + 1, "x": float(x), "y": float(y)}
+            for k, (x, y) in enumerate(zip(lon, lat))]
+    rows.append({"c": "public_order.theft", "t": NOW, "n": 1, "x": 25.55, "y": 60.55})  # other district
+    with db.begin() as conn:
+        conn.execute(text(AREA_SQL))
+        conn.execute(text("INSERT INTO incidents (category, reported_at, count, geom) VALUES "
+                          "(:c, :t, :n, ST_SetSRID(ST_MakePoint(:x, :y), 4326))"), rows)
+    return db
+
+
+def _truth(conn, func: str, size: float) -> dict[str, int]:
+    """Counts per cell by a plain point-in-polygon join (the slow, obvious way)."""
+    rows = conn.execute(text(f"""
+        WITH a AS (SELECT geom, ST_Transform(geom, {SRID}) AS g FROM admin_areas WHERE code = 'HS')
+        SELECT c.i || ',' || c.j, count(*) FROM a, {func}(:size, a.g) c
+          JOIN incidents i ON ST_Intersects(c.geom, ST_Transform(i.geom, {SRID}))
+         WHERE ST_Intersects(a.geom, i.geom) GROUP BY 1"""), {"size": size}).all()
+    return dict(rows)
+
+
+def _inside(conn) -> int:
+    return conn.execute(text("SELECT count(*) FROM incidents i JOIN admin_areas a ON a.code = 'HS' "
+                             "AND ST_Intersects(a.geom, i.geom)")).scalar_one()
+
+
+@pytest.mark.parametrize("shape,func,size", [("hex", "ST_HexagonGrid", 250.0),
+                                             ("hex", "ST_HexagonGrid", 97.0),
+                                             ("square", "ST_SquareGrid", 300.0)])
+def test_cells_match_point_in_polygon(area_db, shape, func, size):
+    with area_db.connect() as conn:
+        cells = q.lattice_cells(conn, IncidentFilter(), area_code="HS", srid=SRID, shape=shape, size=size)
+        truth = _truth(conn, func, size)
+        inside = _inside(conn)
+    got = {i: int(n) for i, n in zip(cells.ids, cells.count) if n}
+    assert got == truth
+    assert cells.count.sum() == inside and 250 < inside < 350  # half the box is outside the triangle
+    assert (cells.count == 0).sum() > 0 and len(set(cells.ids)) == len(cells.ids)
+    assert cells.geometry[0].startswith('{"type":"Polygon"')
+
+
+def test_mask_keeps_only_cells_touching_the_area(area_db):
+    with area_db.connect() as conn:
+        masked = q.lattice_cells(conn, IncidentFilter(), area_code="HS", srid=SRID, shape="hex", size=250.0)
+        bounds = q.lattice_cells(conn, IncidentFilter(), area_code="HS", srid=SRID, shape="hex",
+                                 size=250.0, mask=False)
+    assert len(bounds.ids) > 1.6 * len(masked.ids)
+    assert set(masked.ids) < set(bounds.ids)
+    assert masked.count.sum() == bounds.count.sum()
+    # centroids are metres in UTM 35N, about 250 * sqrt(3) apart within a column
+    assert 300_000 < masked.x.min() < 400_000 and 6_600_000 < masked.y.min() < 6_800_000
+
+
+def test_filter_and_weight_apply(area_db):
+    f = IncidentFilter(categories=("disputes.neighbour",), since=NOW - timedelta(days=9, hours=12))
+    with area_db.connect() as conn:
+        expected = conn.execute(text(
+            "SELECT count(*), sum(i.count) FROM incidents i JOIN admin_areas a ON a.code = 'HS' "
+            "AND ST_Intersects(a.geom, i.geom) WHERE category = 'disputes.neighbour' "
+            "AND reported_at >= :s"), {"s": f.since}).one()
+        plain = q.lattice_cells(conn, f, area_code="HS", srid=SRID, shape="square", size=500.0)
+        weighted = q.lattice_cells(conn, f, area_code="HS", srid=SRID, shape="square", size=500.0,
+                                   weight="count")
+        assert q.count(conn, f, area_code="HS") == expected[0]
+    assert 0 < plain.count.sum() == expected[0] < 100
+    assert weighted.count.sum() == expected[1] > expected[0]
+
+
+def test_plan_grids_are_cells(area_db):
+    with area_db.connect() as conn:
+        cells = q.plan_cells(conn, IncidentFilter(), area_code="HS", srid=SRID)
+        truth = dict(conn.execute(text(
+            "SELECT g.code, count(i.id) FROM grids g JOIN admin_areas a ON a.code = 'HS' "
+            "LEFT JOIN incidents i ON ST_Intersects(g.geom, i.geom) AND ST_Intersects(a.geom, i.geom) "
+            "GROUP BY g.code")).all())
+    assert cells.ids == ["G1", "G2"]
+    assert dict(zip(cells.ids, cells.count.astype(int).tolist())) == truth
+    assert truth["G2"] > truth["G1"] > 0
+
+
+def test_area_and_sampled_points(area_db):
+    with area_db.connect() as conn:
+        a = q.area(conn, None)
+        assert a.code == "HS" and q.area(conn, "nope") is None
+        assert 24.90 < a.lon < 24.98 and 8e6 < a.area_m2 < 1.1e7
+        everything = q.points(conn, IncidentFilter(), area_code="HS", srid=SRID)
+        half = q.points(conn, IncidentFilter(), area_code="HS", srid=SRID, stride=2)
+        inside = _inside(conn)
+    assert everything.shape == (inside, 2)
+    assert abs(len(half) - inside / 2) < 30
