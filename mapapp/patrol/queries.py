@@ -2,6 +2,7 @@
 candidate stops, cost matrices, route paths, reachability and saved patrols. All in pgRouting/PostGIS."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import numpy as np
@@ -126,3 +127,116 @@ def network_report(conn: Connection) -> dict:
 def network_ready(conn: Connection) -> bool:
     """True when edges exist for the streets that are loaded."""
     return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM street_edges)")).scalar())
+
+
+# --- the area, candidates and snapping -----------------------------------------------------------
+def area_of_grids(conn: Connection, codes: list[str]) -> tuple[str | None, list[str]]:
+    """(GeoJSON union of the published grids with these codes, the codes not found)."""
+    rows = conn.execute(text("""
+        SELECT g.code FROM grids g JOIN grid_plans p ON p.id = g.plan_id AND p.status = 'published'
+         WHERE g.code = ANY(:codes)"""), {"codes": codes}).scalars().all()
+    missing = sorted(set(codes) - set(rows))
+    if missing or not rows:
+        return None, missing
+    geom = conn.execute(text("""
+        SELECT ST_AsGeoJSON(ST_Union(g.geom)) FROM grids g
+          JOIN grid_plans p ON p.id = g.plan_id AND p.status = 'published'
+         WHERE g.code = ANY(:codes)"""), {"codes": codes}).scalar()
+    return geom, []
+
+
+def area_of_admin(conn: Connection, code: str) -> str | None:
+    """GeoJSON of an admin area (community, street or district) by code."""
+    return conn.execute(text("SELECT ST_AsGeoJSON(geom) FROM admin_areas WHERE code = :c"),
+                        {"c": code}).scalar()
+
+
+def polygon_area(conn: Connection, geojson: str) -> tuple[str | None, str | None]:
+    """(the drawn polygon made valid as GeoJSON, or None with the reason PostGIS gives)."""
+    row = conn.execute(text("""
+        WITH g AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) AS geom)
+        SELECT GeometryType(geom), ST_IsValid(geom), ST_IsValidReason(geom),
+               ST_AsGeoJSON(ST_CollectionExtract(ST_MakeValid(geom), 3)), ST_Area(geom::geography)
+          FROM g"""), {"g": geojson}).one()
+    if row[0] not in ("POLYGON", "MULTIPOLYGON"):
+        return None, f"a {str(row[0]).lower()} is not an area; draw a polygon"
+    if not row[4]:
+        return None, "the polygon has no area"
+    return row[3], None
+
+
+def area_point(conn: Connection, area: str) -> tuple[float, float]:
+    """A point surely inside the area (the default patrol post)."""
+    row = conn.execute(text("""
+        SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(ST_SetSRID(ST_GeomFromGeoJSON(:a), 4326)) AS p) s"""),
+        {"a": area}).one()
+    return float(row[0]), float(row[1])
+
+
+def candidate_items(conn: Connection, area: str, sources: tuple[str, ...]) -> list[dict]:
+    """Key places and open incidents inside the area (GeoJSON), each with what gives it value."""
+    return [dict(r) for r in conn.execute(text("""
+        WITH area AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:area), 4326) AS geom)
+        SELECT 'place' AS kind, k.id AS ref, coalesce(k.name, '') AS name, k.category,
+               NULL AS priority, NULL::float8 AS score, ST_X(k.geom) AS lon, ST_Y(k.geom) AS lat
+          FROM key_places k, area WHERE 'places' = ANY(:sources) AND ST_Intersects(k.geom, area.geom)
+        UNION ALL
+        SELECT 'incident', i.id, '', i.category, i.priority, NULL, ST_X(i.geom), ST_Y(i.geom)
+          FROM incidents i, area
+         WHERE 'incidents' = ANY(:sources) AND i.status NOT IN ('closed', 'voided')
+           AND ST_Intersects(i.geom, area.geom)
+         ORDER BY 1, 2"""), {"area": area, "sources": list(sources)}).mappings()]
+
+
+def snap(conn: Connection, lons: list[float], lats: list[float], mode: str) -> list[dict]:
+    """Nearest vertex of the mode's network to each point: vertex, its lon/lat, component, metres."""
+    m = check_mode(mode)
+    rows = conn.execute(text(f"""
+        SELECT p.i, v.id AS vertex, ST_X(v.geom) AS vertex_lon, ST_Y(v.geom) AS vertex_lat,
+               v.component, ST_Distance(p.geom::geography, v.geom::geography) AS snap_m
+          FROM (SELECT i, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom
+                  FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[]))
+                       WITH ORDINALITY AS u(lon, lat, i)) p
+          LEFT JOIN LATERAL (
+            SELECT id, geom, component_{m} AS component FROM street_vertices
+             WHERE component_{m} IS NOT NULL ORDER BY geom <-> p.geom LIMIT 1) v ON true
+         ORDER BY p.i"""), {"lons": list(map(float, lons)), "lats": list(map(float, lats))})
+    return [dict(r) for r in rows.mappings()]
+
+
+# --- travel times and paths ----------------------------------------------------------------------
+def cost_matrix(conn: Connection, vertices: list[int], mode: str,
+                bbox: tuple[float, float, float, float]) -> np.ndarray:
+    """Seconds between every pair of vertices (pgr_dijkstraCostMatrix, directed); inf = no route."""
+    uniq = np.unique(np.asarray(vertices, dtype=np.int64))
+    rows = conn.execute(text("""
+        SELECT start_vid, end_vid, agg_cost
+          FROM pgr_dijkstraCostMatrix(:edges, CAST(:vids AS bigint[]), directed => true)"""),
+        {"edges": edges_sql(mode, bbox), "vids": uniq.tolist()}).all()
+    full = np.full((len(uniq), len(uniq)), np.inf)
+    np.fill_diagonal(full, 0.0)
+    if rows:
+        arr = np.asarray(rows, dtype=float)
+        full[np.searchsorted(uniq, arr[:, 0].astype(np.int64)),
+             np.searchsorted(uniq, arr[:, 1].astype(np.int64))] = arr[:, 2]
+    pos = np.searchsorted(uniq, np.asarray(vertices, dtype=np.int64))
+    return full[np.ix_(pos, pos)]
+
+
+def leg_paths(conn: Connection, legs: list[tuple[int, int]], mode: str,
+              bbox: tuple[float, float, float, float]) -> dict[tuple[int, int], dict]:
+    """Street path of each (from, to) vertex pair: coordinates in travel order and metres."""
+    pairs = sorted({(int(a), int(b)) for a, b in legs if a != b})
+    if not pairs:
+        return {}
+    combos = ("SELECT * FROM (VALUES " + ", ".join(f"({a}, {b})" for a, b in pairs)
+              + ") AS t(source, target)")
+    rows = conn.execute(text("""
+        SELECT d.start_vid, d.end_vid, sum(e.length_m) AS metres,
+               ST_AsGeoJSON(ST_MakeLine(CASE WHEN d.node = e.source THEN e.geom
+                                             ELSE ST_Reverse(e.geom) END ORDER BY d.path_seq), 6) AS line
+          FROM pgr_dijkstra(:edges, :combos, directed => true) d
+          JOIN street_edges e ON e.id = d.edge
+         GROUP BY d.start_vid, d.end_vid"""), {"edges": edges_sql(mode, bbox), "combos": combos})
+    return {(int(r[0]), int(r[1])): {"metres": float(r[2]), "coordinates": json.loads(r[3])["coordinates"]}
+            for r in rows}

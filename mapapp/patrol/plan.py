@@ -1,0 +1,124 @@
+"""Plan a patrol shift: area -> candidates snapped to the network -> pgRouting travel times ->
+OR-Tools routes -> street paths -> GeoJSON. Unreachable candidates are reported and skipped."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from mapapp.errors import NotFound, ParamError, UserError
+from mapapp.patrol import queries as q
+from mapapp.patrol.candidates import MAX_SNAP_M, bbox_around, group_stops, item_values
+from mapapp.patrol.output import feature_collection
+from mapapp.patrol.request import PlanRequest
+from mapapp.patrol.solver import FIRST_STOP, Problem, greedy, solve
+
+DETOUR_MARGIN_M = 1500.0
+ITEM_COLUMNS = ["kind", "ref", "name", "category", "priority", "score", "lon", "lat"]
+
+
+def resolve_area(conn: Connection, area: dict) -> str:
+    """The area as GeoJSON; NotFound/ParamError naming area.<kind> when it does not resolve."""
+    (kind, value), = area.items()
+    if kind == "grids":
+        geom, missing = q.area_of_grids(conn, value)
+        if geom is None:
+            raise NotFound(f"no published grid {', '.join(missing)}", field="area.grids")
+        return geom
+    if kind == "community":
+        geom = q.area_of_admin(conn, value)
+        if geom is None:
+            raise NotFound(f"no admin area with code {value!r}", field="area.community")
+        return geom
+    geom, why = q.polygon_area(conn, json.dumps(value))
+    if geom is None:
+        raise ParamError(f"area.polygon: {why}", field="area.polygon")
+    return geom
+
+
+def _items(conn: Connection, area: str, req: PlanRequest) -> pd.DataFrame:
+    items = pd.DataFrame(q.candidate_items(conn, area, req.sources), columns=ITEM_COLUMNS)
+    items["value"] = item_values(items["kind"], items["category"], items["priority"], items["score"])
+    items["label"] = [{"kind": k, "ref": r, "name": n, "category": c}
+                      for k, r, n, c in zip(items["kind"], items["ref"], items["name"], items["category"])]
+    return items
+
+
+def _depot(snapped: dict, point: tuple[float, float], field: str, mode: str) -> dict:
+    if snapped["vertex"] is None or snapped["snap_m"] > MAX_SNAP_M:
+        where = "no street" if snapped["vertex"] is None else f"{snapped['snap_m']:.0f} m from the nearest street"
+        raise ParamError(f"{field} {list(point)} is {where} usable by {mode} "
+                         f"(at most {MAX_SNAP_M:.0f} m)", field=field)
+    return {"vertex": int(snapped["vertex"]), "lon": snapped["vertex_lon"], "lat": snapped["vertex_lat"],
+            "component": snapped["component"]}
+
+
+def prepare(conn: Connection, req: PlanRequest) -> dict:
+    """Everything the solver needs: stops, depots, travel matrix, what was skipped, timings."""
+    started = time.monotonic()
+    if not q.network_ready(conn):
+        raise UserError("the street network is not built: import streets or run "
+                        "`mapapp patrol network`", code="no_network", status=409, field="area")
+    area = resolve_area(conn, req.area)
+    start = req.start or q.area_point(conn, area)
+    end = req.end or start
+    items = _items(conn, area, req)
+    snapped = pd.DataFrame(q.snap(conn, [*items["lon"], start[0], end[0]],
+                                  [*items["lat"], start[1], end[1]], req.mode))
+    depots = {"start": _depot(snapped.iloc[-2].to_dict(), start, "start", req.mode),
+              "end": _depot(snapped.iloc[-1].to_dict(), end, "end", req.mode)}
+    items = pd.concat([items.reset_index(drop=True),
+                       snapped.iloc[:-2][["vertex", "vertex_lon", "vertex_lat", "component", "snap_m"]]
+                       .reset_index(drop=True)], axis=1)
+    stops, far = group_stops(items, req.max_candidates)
+    skipped = [{"reason": "far_from_network", "lon": float(r.lon), "lat": float(r.lat),
+                "value": float(r.value), "items": [r.label]} for r in far.itertuples()]
+    vertices = [depots["start"]["vertex"], depots["end"]["vertex"], *stops["vertex"].astype(int)]
+    lons = np.array([depots["start"]["lon"], depots["end"]["lon"], *stops["lon"]], dtype=float)
+    lats = np.array([depots["start"]["lat"], depots["end"]["lat"], *stops["lat"]], dtype=float)
+    bbox = bbox_around(lons, lats, DETOUR_MARGIN_M)
+    prepared_at = time.monotonic()
+    travel = q.cost_matrix(conn, vertices, req.mode, bbox)
+    matrix_s = time.monotonic() - prepared_at
+    if not np.isfinite(travel[0, 1]):
+        raise UserError(f"no {req.mode} route leads from start to end on the street network",
+                        code="unreachable", status=422, field="end")
+    reach = np.isfinite(travel[0, FIRST_STOP:]) & np.isfinite(travel[FIRST_STOP:, 1])
+    skipped += [{"reason": "disconnected", "lon": float(r.lon), "lat": float(r.lat),
+                 "value": float(r.value), "items": list(r.items)} for r in stops[~reach].itertuples()]
+    keep = np.concatenate([[0, 1], np.flatnonzero(reach) + FIRST_STOP])
+    return {"stops": stops[reach].reset_index(drop=True), "depots": depots, "bbox": bbox,
+            "travel": travel[np.ix_(keep, keep)], "skipped": skipped,
+            "timings": {"prepare_s": round(prepared_at - started, 3), "matrix_s": round(matrix_s, 3)}}
+
+
+def problem_for(req: PlanRequest, prepared: dict) -> Problem:
+    stops = prepared["stops"]
+    return Problem(prepared["travel"], stops["value"].to_numpy(dtype=float),
+                   np.full(len(stops), req.dwell_minutes * 60.0), req.shift_minutes * 60.0, req.teams,
+                   req.revisit_minutes * 60.0 if req.revisit_minutes else None)
+
+
+def plan(conn: Connection, req: PlanRequest, method: str = "ortools") -> dict:
+    """The patrol plan as a GeoJSON FeatureCollection (see mapapp.patrol.output)."""
+    started = time.monotonic()
+    prepared = prepare(conn, req)
+    problem = problem_for(req, prepared)
+    solution = solve(problem, time_limit=req.time_limit) if method == "ortools" else greedy(problem)
+    stops, depots = prepared["stops"], prepared["depots"]
+    legs_wanted = []
+    for route in solution.routes:
+        path = [depots["start"]["vertex"], *stops["vertex"].iloc[route.stops].astype(int),
+                depots["end"]["vertex"]]
+        legs_wanted += list(zip(path, path[1:]))
+    paths_at = time.monotonic()
+    legs = q.leg_paths(conn, legs_wanted, req.mode, prepared["bbox"])
+    timings = {**prepared["timings"], "solve_s": round(solution.seconds, 3),
+               "paths_s": round(time.monotonic() - paths_at, 3),
+               "total_s": round(time.monotonic() - started, 3)}
+    return feature_collection(stops=stops, solution=solution, legs=legs, depots=depots,
+                              skipped=prepared["skipped"], start_time=req.start_time,
+                              dwell_s=req.dwell_minutes * 60.0, timings=timings, params=req.as_json())
