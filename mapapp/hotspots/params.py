@@ -1,0 +1,88 @@
+"""Parameters of a hot spot request, parsed once from query arguments; a bad one raises
+ParamError naming it. Pure: no SQL, no Flask."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+from mapapp.errors import ParamError
+
+CELLS = ("hex", "square", "grid")
+WEIGHT_FIELDS = ("none", "count", "weight")
+MIN_SIZE, MAX_SIZE = 10.0, 10000.0
+MAX_K = 100
+#: the incident filter's own parameters, passed through to mapapp.incidents.filters.parse
+FILTER_KEYS = ("since", "until", "category", "status", "grid", "community", "bbox")
+KEYS = ("method", "cells", "size", "k", "distance", "alpha", "fdr", "optimized", "area", "plan",
+        "weight", "mask", "lang")
+
+
+@dataclass(frozen=True)
+class HotspotParams:
+    cells: str = "hex"
+    size: float | None = None
+    k: int | None = None
+    distance: float | None = None
+    alpha: float = 0.05
+    fdr: bool = True
+    optimized: bool = False
+    area: str | None = None
+    plan: str = "published"
+    weight: str = "none"
+    mask: bool = True
+
+
+def _flag(args: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value not in ("1", "true", "0", "false"):
+        raise ParamError(f"{name} must be true or false, got {raw!r}", field=name)
+    return value in ("1", "true")
+
+
+def _number(args: Mapping[str, str], name: str, low: float, high: float, unit: str = "") -> float | None:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ParamError(f"{name} must be a number, got {raw!r}", field=name) from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ParamError(f"{name} must be between {low:g} and {high:g}{unit}, got {raw}", field=name)
+    return value
+
+
+def _choice(args: Mapping[str, str], name: str, options: tuple[str, ...], default: str) -> str:
+    value = (args.get(name) or default).strip()
+    if value not in options:
+        raise ParamError(f"{name} must be one of {', '.join(options)}, got {value!r}", field=name)
+    return value
+
+
+def parse(args: Mapping[str, str], extra: tuple[str, ...] = ()) -> HotspotParams:
+    """HotspotParams from query arguments; unknown names are refused so a typo is not ignored."""
+    unknown = sorted(k for k in args if k not in KEYS + FILTER_KEYS + extra)
+    if unknown:
+        raise ParamError(f"{unknown[0]} is not a hotspot parameter", field=unknown[0])
+    _choice(args, "method", ("gistar",), "gistar")
+    cells = _choice(args, "cells", CELLS, "hex")
+    size = _number(args, "size", MIN_SIZE, MAX_SIZE, " metres")
+    if size is not None and cells == "grid":
+        raise ParamError("size applies to hex and square cells, not to plan grids", field="size")
+    k = _number(args, "k", 1, MAX_K)
+    if k is not None and k != int(k):
+        raise ParamError(f"k must be a whole number of neighbours, got {args['k']}", field="k")
+    distance = _number(args, "distance", 1, 100000, " metres")
+    if k is not None and distance is not None:
+        raise ParamError("give either k (nearest neighbours) or distance (a band), not both", field="k")
+    alpha = _number(args, "alpha", 0.0001, 0.5)
+    return HotspotParams(
+        cells=cells, size=size, k=None if k is None else int(k), distance=distance,
+        alpha=0.05 if alpha is None else alpha, fdr=_flag(args, "fdr", True),
+        optimized=_flag(args, "optimized", False), area=(args.get("area") or "").strip() or None,
+        plan=(args.get("plan") or "published").strip(),
+        weight=_choice(args, "weight", WEIGHT_FIELDS, "none"), mask=_flag(args, "mask", True))

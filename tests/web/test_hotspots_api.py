@@ -1,0 +1,125 @@
+"""GET /api/hotspots through the Flask client on the test city: a planted cluster is found, every
+choice is in meta, warnings and refusals, every bad parameter is a 400 naming it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+
+HOT = (24.945, 60.165)  # planted: 150 incidents within ~60 m of this point
+
+
+@pytest.fixture
+def busy(db, city):
+    """The test city plus 400 thefts spread over the district and 150 at one corner last week."""
+    rng = np.random.default_rng(11)
+    spread = np.column_stack([rng.uniform(24.931, 24.959, 400), rng.uniform(60.151, 60.179, 400)])
+    hot = np.array(HOT) + rng.normal(0, 0.0004, size=(150, 2)) * [2, 1]
+    rows = [{"x": float(x), "y": float(y), "d": int(k % 6)}
+            for k, (x, y) in enumerate(np.vstack([spread, hot]))]
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO incidents (category, reported_at, geom) VALUES "
+                          "('public_order.theft', now() - make_interval(days => :d), "
+                          "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"), rows)
+    return city
+
+
+def _near(feature, lon, lat, metres) -> bool:
+    ring = np.array(feature["geometry"]["coordinates"][0])
+    cx, cy = ring[:-1].mean(axis=0)
+    return np.hypot((cx - lon) * 55_500, (cy - lat) * 111_300) < metres
+
+
+def test_planted_cluster_is_a_99_percent_hot_spot(viewer, busy):
+    r = viewer.get("/api/hotspots?cells=hex&size=100&since=30d&category=public_order")
+    assert r.status_code == 200 and r.mimetype == "application/geo+json"
+    fc = r.json
+    meta = fc["meta"]
+    assert meta["incidents"] == 553  # 400 + 150 + the city's noise/theft reports
+    assert sum(f["properties"]["count"] for f in fc["features"]) == 553
+    assert meta["crs"] == "EPSG:32635" and meta["size_m"] == 100 and meta["fdr"] is True
+    assert meta["weights"]["type"] == "distance" and meta["chosen"][0]["parameter"] == "distance"
+    hot = [f for f in fc["features"] if f["properties"]["bin"] == 3]
+    assert hot and all(_near(f, *HOT, 400) for f in hot)
+    assert any(_near(f, *HOT, 100) for f in hot)
+    assert meta["significant_hot"] >= len(hot)
+    assert meta["zero_cells"] > 0 and meta["cell_count"] == len(fc["features"])
+    for f in fc["features"]:
+        p = f["properties"]
+        assert p["q"] >= p["p"] and set(p) >= {"count", "z", "p", "q", "bin"}
+        assert p["significant"] == (p["q"] < 0.05)
+
+
+def test_without_fdr_bins_follow_p(viewer, busy):
+    fc = viewer.get("/api/hotspots?size=100&fdr=false&alpha=0.1").json
+    assert fc["meta"]["fdr"] is False and fc["meta"]["alpha"] == 0.1
+    for f in fc["features"]:
+        p = f["properties"]
+        level = 3 if p["p"] < 0.01 else 2 if p["p"] < 0.05 else 1 if p["p"] < 0.1 else 0
+        assert abs(p["bin"]) == level and p["significant"] == (p["p"] < 0.1)
+
+
+def test_optimized_says_why_for_size_and_band(viewer, busy):
+    fc = viewer.get("/api/hotspots?optimized=true&cells=square").json
+    meta = fc["meta"]
+    chosen = {c["parameter"]: c for c in meta["chosen"]}
+    assert set(chosen) == {"size", "distance"}
+    assert "incidents per cell" in chosen["size"]["reason"]
+    assert "autocorrelation" in chosen["distance"]["reason"]
+    assert meta["size_m"] == chosen["size"]["value"]
+    assert meta["weights"]["distance_m"] == chosen["distance"]["value"]
+    assert len(meta["autocorrelation"]["distances_m"]) == 10
+    assert meta["significant_hot"] > 0
+
+
+def test_knn_weights(viewer, busy):
+    fc = viewer.get("/api/hotspots?size=150&k=8").json
+    assert fc["meta"]["weights"] == {"type": "knn", "k": 8}
+    assert {f["properties"]["neighbours"] for f in fc["features"]} == {8}
+
+
+def test_few_incidents_warns(viewer, city):
+    r = viewer.get("/api/hotspots?size=300")
+    assert r.status_code == 200
+    codes = [w["code"] for w in r.json["meta"]["warnings"]]
+    assert "few_incidents" in codes
+
+
+def test_band_too_small_warns_then_refuses(viewer, busy):
+    meta = viewer.get("/api/hotspots?size=100&distance=180").json["meta"]
+    lonely = [w for w in meta["warnings"] if w["code"] == "no_neighbours"]
+    assert not lonely  # hexagon centres 173 m apart: everyone has six
+    r = viewer.get("/api/hotspots?size=100&distance=50")
+    assert r.status_code == 422 and r.json["field"] == "distance"
+    assert "no cell has a neighbour" in r.json["message"]
+
+
+def test_meaningless_is_refused(viewer, busy):
+    for query, field in (("category=emergency.natural", None),  # nothing matches
+                         ("cells=grid", "size")):               # two grids: too few cells
+        r = viewer.get(f"/api/hotspots?{query}")
+        assert r.status_code == 422 and r.json["error"] == "meaningless", query
+        assert r.json.get("field") == field and r.json["message"], query
+
+
+BAD = [
+    ("method=kde", "method"), ("cells=tri", "cells"), ("size=abc", "size"), ("size=1", "size"),
+    ("size=nan", "size"), ("k=0", "k"), ("k=2.5", "k"), ("k=4&distance=300", "k"),
+    ("k=99&size=1000", "k"), ("distance=-5", "distance"), ("alpha=2", "alpha"),
+    ("fdr=maybe", "fdr"), ("optimized=yes", "optimized"), ("weight=mass", "weight"),
+    ("mask=2", "mask"), ("area=nope", "area"), ("cells=grid&plan=nope", "plan"),
+    ("cells=grid&size=100", "size"), ("size=20000", "size"), ("since=yesterday", "since"),
+    ("category=nope", "category"), ("colour=red", "colour"), ("limit=5", "limit"),
+]
+
+
+def test_bad_parameter_is_400_naming_it(viewer, busy):
+    for query, field in BAD:
+        r = viewer.get(f"/api/hotspots?{query}")
+        assert r.status_code == 400, (query, r.json)
+        assert r.json["field"] == field and r.json["message"], query
+
+
+def test_needs_login(app, city):
+    r = app.test_client().get("/api/hotspots")
+    assert r.status_code == 401
