@@ -2,6 +2,7 @@
 distance, duration, value and share of the available value; the candidates left out and why."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -90,3 +91,15 @@ def feature_collection(*, stops: pd.DataFrame, solution: Solution, legs: dict, d
         "start_time": start_time.isoformat(), "timings": timings,
     }
     return {"type": "FeatureCollection", "features": features, "summary": summary, "params": params}
+
+
+def candidate_collection(stops: pd.DataFrame, skipped: list[dict], depots: dict, area: str) -> dict:
+    """Candidate stops (value, items) and the default start/end, before planning."""
+    features = [{"type": "Feature", "geometry": _point(s.lon, s.lat),
+                 "properties": {"kind": "candidate", "value": round(float(s.value), 3), "items": list(s.items)}}
+                for s in stops.itertuples()]
+    features += [{"type": "Feature", "geometry": _point(depots[n]["lon"], depots[n]["lat"]),
+                  "properties": {"kind": n}} for n in ("start", "end")]
+    return {"type": "FeatureCollection", "features": features, "area": json.loads(area),
+            "summary": {"candidates": len(stops), "available_value": round(float(stops["value"].sum()), 3),
+                        "skipped": skipped}}

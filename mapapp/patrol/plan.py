@@ -12,7 +12,8 @@ from sqlalchemy.engine import Connection
 from mapapp.errors import NotFound, ParamError, UserError
 from mapapp.patrol import queries as q
 from mapapp.patrol.candidates import MAX_SNAP_M, bbox_around, group_stops, item_values
-from mapapp.patrol.output import feature_collection
+from mapapp.patrol.network import SPEEDS_KMH
+from mapapp.patrol.output import candidate_collection, feature_collection
 from mapapp.patrol.request import PlanRequest
 from mapapp.patrol.solver import FIRST_STOP, Problem, greedy, solve
 
@@ -56,9 +57,8 @@ def _depot(snapped: dict, point: tuple[float, float], field: str, mode: str) -> 
             "component": snapped["component"]}
 
 
-def prepare(conn: Connection, req: PlanRequest) -> dict:
-    """Everything the solver needs: stops, depots, travel matrix, what was skipped, timings."""
-    started = time.monotonic()
+def gather(conn: Connection, req: PlanRequest) -> dict:
+    """The area, its candidate stops snapped to the network (valuable first), depots, far items."""
     if not q.network_ready(conn):
         raise UserError("the street network is not built: import streets or run "
                         "`mapapp patrol network`", code="no_network", status=409, field="area")
@@ -76,6 +76,14 @@ def prepare(conn: Connection, req: PlanRequest) -> dict:
     stops, far = group_stops(items, req.max_candidates)
     skipped = [{"reason": "far_from_network", "lon": float(r.lon), "lat": float(r.lat),
                 "value": float(r.value), "items": [r.label]} for r in far.itertuples()]
+    return {"area": area, "stops": stops, "depots": depots, "skipped": skipped}
+
+
+def prepare(conn: Connection, req: PlanRequest) -> dict:
+    """Everything the solver needs: stops, depots, travel matrix, what was skipped, timings."""
+    started = time.monotonic()
+    found = gather(conn, req)
+    stops, depots, skipped = found["stops"], found["depots"], found["skipped"]
     vertices = [depots["start"]["vertex"], depots["end"]["vertex"], *stops["vertex"].astype(int)]
     lons = np.array([depots["start"]["lon"], depots["end"]["lon"], *stops["lon"]], dtype=float)
     lats = np.array([depots["start"]["lat"], depots["end"]["lat"], *stops["lat"]], dtype=float)
@@ -93,6 +101,26 @@ def prepare(conn: Connection, req: PlanRequest) -> dict:
     return {"stops": stops[reach].reset_index(drop=True), "depots": depots, "bbox": bbox,
             "travel": travel[np.ix_(keep, keep)], "skipped": skipped,
             "timings": {"prepare_s": round(prepared_at - started, 3), "matrix_s": round(matrix_s, 3)}}
+
+
+def candidates(conn: Connection, req: PlanRequest) -> dict:
+    """Candidate stops of the area as GeoJSON (value, items), before any planning."""
+    found = gather(conn, req)
+    return candidate_collection(found["stops"], found["skipped"], found["depots"], found["area"])
+
+
+def reachable_areas(conn: Connection, point: tuple[float, float], mode: str,
+                    minutes: list[float]) -> dict:
+    """What can be reached from a point in each number of minutes, as GeoJSON polygons."""
+    snapped = q.snap(conn, [point[0]], [point[1]], mode)[0]
+    depot = _depot(snapped, point, "from", mode)
+    fastest = max(SPEEDS_KMH[mode].values()) / 3.6
+    bbox = bbox_around(np.array([depot["lon"]]), np.array([depot["lat"]]), fastest * max(minutes) * 60)
+    bands = q.reach(conn, depot["vertex"], mode, minutes, bbox)
+    return {"type": "FeatureCollection",
+            "features": [{"type": "Feature", "geometry": b.pop("geometry"),
+                          "properties": {"mode": mode, **b}} for b in bands],
+            "from": [depot["lon"], depot["lat"]]}
 
 
 def problem_for(req: PlanRequest, prepared: dict) -> Problem:

@@ -240,3 +240,52 @@ def leg_paths(conn: Connection, legs: list[tuple[int, int]], mode: str,
          GROUP BY d.start_vid, d.end_vid"""), {"edges": edges_sql(mode, bbox), "combos": combos})
     return {(int(r[0]), int(r[1])): {"metres": float(r[2]), "coordinates": json.loads(r[3])["coordinates"]}
             for r in rows}
+
+
+# --- saved patrols -------------------------------------------------------------------------------
+def save_patrol(conn: Connection, user_id: int | None, params: dict, summary: dict, routes: dict) -> int:
+    return int(conn.execute(text("""
+        INSERT INTO patrols (created_by, params, summary, routes)
+        VALUES (:u, CAST(:p AS jsonb), CAST(:s AS jsonb), CAST(:r AS jsonb)) RETURNING id"""),
+        {"u": user_id, "p": json.dumps(params, ensure_ascii=False),
+         "s": json.dumps(summary, ensure_ascii=False),
+         "r": json.dumps(routes, ensure_ascii=False)}).scalar_one())
+
+
+def get_patrol(conn: Connection, patrol_id: int) -> dict | None:
+    row = conn.execute(text("""
+        SELECT p.id, p.created_at, u.name AS created_by, p.params, p.summary, p.routes
+          FROM patrols p LEFT JOIN users u ON u.id = p.created_by WHERE p.id = :id"""),
+        {"id": patrol_id}).mappings().first()
+    return dict(row) if row else None
+
+
+# --- reachability --------------------------------------------------------------------------------
+def reach(conn: Connection, vertex: int, mode: str, minutes: list[float],
+          bbox: tuple[float, float, float, float]) -> list[dict]:
+    """For each number of minutes: the area reached from `vertex` (pgr_drivingDistance, then a
+    concave hull of the reached vertices widened by 30 m to take in the street sides), always a
+    valid polygon, with the published grids it covers at least half of."""
+    rows = conn.execute(text("""
+        WITH reached AS (
+          SELECT d.agg_cost, v.geom
+            FROM pgr_drivingDistance(:edges, :vertex, :limit, directed => true) d
+            JOIN street_vertices v ON v.id = d.node),
+        bands AS (
+          SELECT b.minutes, count(r.*) AS vertices,
+                 ST_Buffer(ST_ConcaveHull(ST_Collect(r.geom), 0.2)::geography, 30)::geometry AS geom
+            FROM unnest(CAST(:minutes AS float8[])) AS b(minutes)
+            JOIN reached r ON r.agg_cost <= b.minutes * 60
+           GROUP BY b.minutes)
+        SELECT b.minutes, b.vertices, ST_AsGeoJSON(ST_CollectionExtract(ST_MakeValid(b.geom), 3), 6) AS geometry,
+               ST_Area(b.geom::geography) AS area_m2,
+               (SELECT coalesce(array_agg(g.code ORDER BY g.code), '{}')
+                  FROM grids g JOIN grid_plans p ON p.id = g.plan_id AND p.status = 'published'
+                 WHERE g.geom && b.geom
+                   AND ST_Area(ST_Intersection(g.geom, b.geom)) >= 0.5 * ST_Area(g.geom)) AS grids
+          FROM bands b ORDER BY b.minutes"""),
+        {"edges": edges_sql(mode, bbox), "vertex": int(vertex), "limit": max(minutes) * 60.0,
+         "minutes": [float(m) for m in minutes]}).mappings().all()
+    return [{"minutes": float(r["minutes"]), "vertices": int(r["vertices"]),
+             "geometry": json.loads(r["geometry"]), "area_m2": round(float(r["area_m2"]), 1),
+             "grids": list(r["grids"])} for r in rows]
