@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyproj
+import shapely
 from pyproj.exceptions import CRSError
 
 WGS84 = pyproj.CRS.from_epsg(4326)
@@ -44,3 +45,10 @@ def utm_crs_for(lon: float, lat: float) -> pyproj.CRS:
     """The UTM zone containing a point: metres for lengths and areas in that city."""
     zone = min(int((lon + 180) // 6) + 1, 60)
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def project(geoms: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:
+    """Reproject an array of shapely geometries in one vectorised pass over all coordinates."""
+    tr = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+    return shapely.transform(np.asarray(geoms, dtype=object),
+                             lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))

@@ -54,3 +54,52 @@ def plan_exists(conn: Connection, plan: str) -> bool:
     else:
         sql = "SELECT EXISTS (SELECT 1 FROM grid_plans WHERE name = :plan)"
     return bool(conn.execute(text(sql), {"plan": plan}).scalar())
+
+
+# Communities a plan answers for: every community under the district(s) the plan's grids touch.
+_SCOPE = """
+WITH RECURSIVE up AS (
+  SELECT id AS leaf, id, parent_id FROM admin_areas WHERE level = 'community'
+  UNION ALL
+  SELECT up.leaf, a.id, a.parent_id FROM admin_areas a JOIN up ON a.id = up.parent_id
+), roots AS (
+  SELECT leaf, id AS root FROM up WHERE parent_id IS NULL
+), plan_extent AS (
+  SELECT ST_Extent(geom) AS e FROM grids WHERE plan_id = :plan
+), touched AS (
+  SELECT DISTINCT r.root FROM roots r JOIN admin_areas c ON c.id = r.leaf, plan_extent
+   WHERE c.geom && plan_extent.e
+      OR c.id IN (SELECT community_id FROM grids WHERE plan_id = :plan)
+)
+SELECT c.id, c.code, c.name, ST_AsBinary(c.geom) AS wkb
+  FROM admin_areas c JOIN roots r ON r.leaf = c.id
+ WHERE r.root IN (SELECT root FROM touched)
+ ORDER BY c.code
+"""
+
+
+def plan(conn: Connection, plan_id: int) -> dict | None:
+    row = conn.execute(text("SELECT id, name, status, note, created_at, published_at "
+                            "FROM grid_plans WHERE id = :id"), {"id": plan_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def plan_grid_rows(conn: Connection, plan_id: int) -> list[dict]:
+    """Grids of a plan as WKB (the pure checks parse them in one vectorised call)."""
+    return [dict(r) for r in conn.execute(text(
+        "SELECT id, code, name, coalesce(community_id, -1) AS community_id, ST_AsBinary(geom) AS wkb "
+        "FROM grids WHERE plan_id = :plan ORDER BY code"), {"plan": plan_id}).mappings()]
+
+
+def plan_scope_rows(conn: Connection, plan_id: int) -> tuple[list[dict], list[dict]]:
+    """The communities the plan answers for, and the base units inside their extent."""
+    comms = [dict(r) for r in conn.execute(text(_SCOPE), {"plan": plan_id}).mappings()]
+    if not comms:
+        return comms, []
+    units = conn.execute(text("""
+        SELECT b.id, b.households, b.population, ST_AsBinary(b.geom) AS wkb FROM base_units b
+         WHERE b.geom && (SELECT ST_Extent(geom) FROM admin_areas WHERE id = ANY(:ids))
+           AND EXISTS (SELECT 1 FROM admin_areas c WHERE c.id = ANY(:ids)
+                        AND ST_Intersects(c.geom, ST_PointOnSurface(b.geom)))
+         ORDER BY b.id"""), {"ids": [c["id"] for c in comms]}).mappings()
+    return comms, [dict(r) for r in units]

@@ -85,11 +85,11 @@ def configure(app: Flask, settings: Settings) -> None:
         return {"t": lambda key, **kw: i18n.translate(key, g.lang, **kw), "lang": g.lang}
 
     from mapapp.web import auth, pages, tiles
-    from mapapp.web.api import grids, hotspots, incidents, kpi, meta, open311, patrols
+    from mapapp.web.api import grids, hotspots, incidents, kpi, meta, open311, patrols, plans
 
     auth.init(app)
     for bp in (auth.bp, pages.bp, grids.bp, incidents.bp, kpi.bp, meta.bp, open311.bp, tiles.bp,
-               hotspots.bp, patrols.bp):
+               plans.bp, hotspots.bp, patrols.bp):
         app.register_blueprint(bp)
 
 
