@@ -66,12 +66,12 @@ def gather(conn: Connection, req: PlanRequest) -> dict:
     start = req.start or q.area_point(conn, area)
     end = req.end or start
     items = _items(conn, area, req)
-    snapped = pd.DataFrame(q.snap(conn, [*items["lon"], start[0], end[0]],
-                                  [*items["lat"], start[1], end[1]], req.mode))
-    depots = {"start": _depot(snapped.iloc[-2].to_dict(), start, "start", req.mode),
-              "end": _depot(snapped.iloc[-1].to_dict(), end, "end", req.mode)}
+    snapped = pd.DataFrame(q.snap(conn, items["lon"].tolist(), items["lat"].tolist(), req.mode),
+                           columns=["i", "vertex", "vertex_lon", "vertex_lat", "component", "snap_m"])
+    depots = {"start": _depot(q.snap_post(conn, *start, req.mode), start, "start", req.mode),
+              "end": _depot(q.snap_post(conn, *end, req.mode), end, "end", req.mode)}
     items = pd.concat([items.reset_index(drop=True),
-                       snapped.iloc[:-2][["vertex", "vertex_lon", "vertex_lat", "component", "snap_m"]]
+                       snapped[["vertex", "vertex_lon", "vertex_lat", "component", "snap_m"]]
                        .reset_index(drop=True)], axis=1)
     stops, far = group_stops(items, req.max_candidates)
     skipped = [{"reason": "far_from_network", "lon": float(r.lon), "lat": float(r.lat),
@@ -112,8 +112,7 @@ def candidates(conn: Connection, req: PlanRequest) -> dict:
 def reachable_areas(conn: Connection, point: tuple[float, float], mode: str,
                     minutes: list[float]) -> dict:
     """What can be reached from a point in each number of minutes, as GeoJSON polygons."""
-    snapped = q.snap(conn, [point[0]], [point[1]], mode)[0]
-    depot = _depot(snapped, point, "from", mode)
+    depot = _depot(q.snap_post(conn, *point, mode), point, "from", mode)
     fastest = max(SPEEDS_KMH[mode].values()) / 3.6
     bbox = bbox_around(np.array([depot["lon"]]), np.array([depot["lat"]]), fastest * max(minutes) * 60)
     bands = q.reach(conn, depot["vertex"], mode, minutes, bbox)

@@ -289,3 +289,21 @@ def reach(conn: Connection, vertex: int, mode: str, minutes: list[float],
     return [{"minutes": float(r["minutes"]), "vertices": int(r["vertices"]),
              "geometry": json.loads(r["geometry"]), "area_m2": round(float(r["area_m2"]), 1),
              "grids": list(r["grids"])} for r in rows]
+
+
+def snap_post(conn: Connection, lon: float, lat: float, mode: str) -> dict:
+    """Nearest vertex to a patrol post on the largest network piece around it (within 2 km), so a
+    post beside a footbridge or a courtyard path still routes into the city; plain snap otherwise."""
+    m = check_mode(mode)
+    row = conn.execute(text(f"""
+        WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
+        near AS (
+          SELECT v.id, v.geom, v.component_{m} AS component FROM street_vertices v, p
+           WHERE v.component_{m} IS NOT NULL AND v.geom && ST_Expand(p.geom, 0.04)
+             AND ST_DWithin(v.geom::geography, p.geom::geography, 2000)),
+        main AS (SELECT component FROM near GROUP BY component ORDER BY count(*) DESC, component LIMIT 1)
+        SELECT n.id AS vertex, ST_X(n.geom) AS vertex_lon, ST_Y(n.geom) AS vertex_lat, n.component,
+               ST_Distance(n.geom::geography, p.geom::geography) AS snap_m
+          FROM near n, p WHERE n.component = (SELECT component FROM main)
+         ORDER BY n.geom <-> p.geom LIMIT 1"""), {"lon": float(lon), "lat": float(lat)}).mappings().first()
+    return dict(row) if row else snap(conn, [lon], [lat], mode)[0]
