@@ -103,3 +103,18 @@ def plan_scope_rows(conn: Connection, plan_id: int) -> tuple[list[dict], list[di
                         AND ST_Intersects(c.geom, ST_PointOnSurface(b.geom)))
          ORDER BY b.id"""), {"ids": [c["id"] for c in comms]}).mappings()
     return comms, [dict(r) for r in units]
+
+
+def plan_workload_rows(conn: Connection, plan_id: int) -> list[dict]:
+    """Per grid of a plan: households, population, incidents of the last 12 months, key places."""
+    return [dict(r) for r in conn.execute(text("""
+        SELECT g.id, g.code, g.name,
+               (SELECT coalesce(sum(b.households), 0) FROM base_units b
+                 WHERE ST_Covers(g.geom, ST_PointOnSurface(b.geom))) AS households,
+               (SELECT coalesce(sum(b.population), 0) FROM base_units b
+                 WHERE ST_Covers(g.geom, ST_PointOnSurface(b.geom))) AS population,
+               (SELECT count(*) FROM incidents i WHERE ST_Covers(g.geom, i.geom)
+                   AND i.reported_at >= now() - interval '12 months') AS incidents_12m,
+               (SELECT count(*) FROM key_places k WHERE ST_Covers(g.geom, k.geom)) AS key_places,
+               ST_AsBinary(g.geom) AS wkb
+          FROM grids g WHERE g.plan_id = :plan ORDER BY g.code"""), {"plan": plan_id}).mappings()]

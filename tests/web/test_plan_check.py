@@ -1,6 +1,8 @@
 """GET /api/plans/<id>/check against the test city in PostGIS."""
 from __future__ import annotations
 
+import math
+
 import pytest
 from sqlalchemy import text
 
@@ -55,3 +57,19 @@ def test_check_errors(viewer, app):
     r = viewer.get("/api/plans/1/check?sliver_m2=abc")
     assert r.status_code == 400 and r.get_json()["field"] == "sliver_m2"
     assert app.test_client().get("/api/plans/1/check").status_code == 401
+
+
+def test_metrics_of_the_published_plan(viewer):
+    body = viewer.get("/api/plans/1/metrics?band=households:300:500:2,incidents_12m:0:2:1").get_json()
+    west, east = body["grids"]
+    assert (west["households"], east["households"]) == (400, 50)
+    assert west["flags"]["households"] == "ok" and east["flags"]["households"] == "under"
+    # west has the four incidents of the last year at x < 24.945 -> over the 0-2 band
+    assert west["incidents_12m"] == 4 and west["flags"]["incidents_12m"] == "over"
+    assert east["key_places"] == 1
+    assert body["summary"]["band_violations"] == 2
+    w, h = 0.005 * 111_320 * math.cos(math.radians(60.165)), 0.01 * 111_320  # metres
+    assert west["polsby_popper"] == pytest.approx(4 * math.pi * w * h / (2 * (w + h)) ** 2, rel=0.01)
+    assert {p["key"] for p in body["provenance"]} >= {"households", "polsby_popper", "reock"}
+    r = viewer.get("/api/plans/1/metrics?band=households:500:300")
+    assert r.status_code == 400 and r.get_json()["field"] == "band"

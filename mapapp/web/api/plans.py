@@ -1,10 +1,10 @@
-"""Grid plans: the coverage check (GET /api/plans/<id>/check)."""
+"""Grid plans: the coverage check and the workload metrics of a plan."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
 from mapapp.errors import NotFound, ParamError
-from mapapp.grids import plan_check
+from mapapp.grids import plan_check, plan_metrics
 from mapapp.grids import queries as gq
 from mapapp.grids.coverage import CheckOptions
 from mapapp.web.auth import login_required
@@ -44,3 +44,16 @@ def check_plan(plan_id: int):
     resp = jsonify(result)
     resp.mimetype = "application/geo+json"
     return resp
+
+
+@bp.get("/api/plans/<int:plan_id>/metrics")
+@login_required
+def plan_metrics_view(plan_id: int):
+    try:
+        bands = plan_metrics.parse_bands(request.args.get("band"))
+    except ValueError as exc:
+        raise ParamError(str(exc), field="band") from None
+    with ext()["engine"].connect() as conn:
+        if gq.plan(conn, plan_id) is None:
+            raise NotFound(f"no grid plan {plan_id}", field="plan")
+        return jsonify(plan_metrics.run(conn, plan_id, bands))
