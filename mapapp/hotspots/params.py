@@ -86,3 +86,45 @@ def parse(args: Mapping[str, str], extra: tuple[str, ...] = ()) -> HotspotParams
         optimized=_flag(args, "optimized", False), area=(args.get("area") or "").strip() or None,
         plan=(args.get("plan") or "published").strip(),
         weight=_choice(args, "weight", WEIGHT_FIELDS, "none"), mask=_flag(args, "mask", True))
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    area: str | None = None
+    eps: float = 100.0
+    minpoints: int = 5
+
+
+@dataclass(frozen=True)
+class DensityParams:
+    area: str | None = None
+    bandwidth: float | None = None
+    cell: float | None = None
+
+
+def _only(args: Mapping[str, str], keys: tuple[str, ...]) -> None:
+    unknown = sorted(k for k in args if k not in keys + FILTER_KEYS + ("lang",))
+    if unknown:
+        raise ParamError(f"{unknown[0]} is not a parameter here", field=unknown[0])
+
+
+def _area(args: Mapping[str, str]) -> str | None:
+    return (args.get("area") or "").strip() or None
+
+
+def parse_clusters(args: Mapping[str, str]) -> ClusterParams:
+    """DBSCAN parameters: eps (metres) and minpoints (incidents a core point needs)."""
+    _only(args, ("area", "eps", "minpoints"))
+    eps = _number(args, "eps", 1, 5000, " metres")
+    minpoints = _number(args, "minpoints", 2, 1000)
+    if minpoints is not None and minpoints != int(minpoints):
+        raise ParamError(f"minpoints must be a whole number, got {args['minpoints']}", field="minpoints")
+    return ClusterParams(area=_area(args), eps=100.0 if eps is None else eps,
+                         minpoints=5 if minpoints is None else int(minpoints))
+
+
+def parse_density(args: Mapping[str, str]) -> DensityParams:
+    """KDE parameters: bandwidth and raster cell in metres (chosen when absent)."""
+    _only(args, ("area", "bandwidth", "cell"))
+    return DensityParams(area=_area(args), bandwidth=_number(args, "bandwidth", 10, 20000, " metres"),
+                         cell=_number(args, "cell", 5, 5000, " metres"))

@@ -155,3 +155,33 @@ def points(conn: Connection, f: IncidentFilter, *, area_code: str, srid: int,
     rows = conn.execute(text(_SAMPLE.format(cond=cond)),
                         {**params, "area": area_code, "srid": srid, "stride": stride}).all()
     return np.array(rows, dtype=float).reshape(-1, 2)
+
+
+# DBSCAN over the metric points; the window's ORDER BY id makes cluster numbers repeatable, and
+# clusters are numbered again by size (then by their smallest incident id) for the answer.
+_DBSCAN = """
+WITH area AS (SELECT geom AS g4326 FROM admin_areas WHERE code = :area),
+  pts AS (SELECT i.id, i.category, i.geom,
+                 ST_ClusterDBSCAN(ST_Transform(i.geom, :srid), eps => :eps, minpoints => :minpoints)
+                   OVER (ORDER BY i.id) AS cid
+            FROM incidents i, area WHERE {cond} AND ST_Intersects(area.g4326, i.geom)),
+  dom AS (SELECT DISTINCT ON (cid) cid, category AS dominant, count(*) AS dominant_n
+            FROM pts WHERE cid IS NOT NULL GROUP BY cid, category
+           ORDER BY cid, count(*) DESC, category),
+  clusters AS (SELECT cid, count(*) AS n, min(id) AS first_id,
+                      ST_AsGeoJSON(ST_ConvexHull(ST_Collect(geom)), 6) AS hull
+                 FROM pts WHERE cid IS NOT NULL GROUP BY cid)
+SELECT row_number() OVER (ORDER BY n DESC, first_id) AS rank, n, first_id, dominant, dominant_n, hull,
+       (SELECT count(*) FROM pts WHERE cid IS NULL) AS noise
+  FROM clusters JOIN dom USING (cid) ORDER BY rank"""
+
+
+def dbscan_clusters(conn: Connection, f: IncidentFilter, *, area_code: str, srid: int,
+                    eps: float, minpoints: int) -> tuple[list[dict], int]:
+    """ST_ClusterDBSCAN clusters (hull, count, dominant category) largest first, and the noise."""
+    cond, params = where(f)
+    rows = conn.execute(text(_DBSCAN.format(cond=cond)), {
+        **params, "area": area_code, "srid": srid, "eps": eps, "minpoints": minpoints}).mappings().all()
+    if not rows:
+        return [], count(conn, f, area_code=area_code)
+    return [dict(r) for r in rows], int(rows[0]["noise"])

@@ -1,10 +1,11 @@
 """GET /api/hotspots: Getis-Ord Gi* hot spots of the filtered incidents as a FeatureCollection
-of cells (count, z, p, q, bin) with a `meta` object of every choice and warning."""
+of cells (count, z, p, q, bin) with a `meta` object of every choice and warning; /clusters
+(DBSCAN hulls) and /density (kernel density raster with its bandwidth)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request
 
-from mapapp.hotspots import analysis, params
+from mapapp.hotspots import analysis, clusters, params
 from mapapp.web.api.common import incident_filter
 from mapapp.web.auth import login_required
 from mapapp.web.setup import ext
@@ -20,3 +21,21 @@ def hotspots():
     with ext()["engine"].connect() as conn:
         body = analysis.run(conn, f, p)
     return Response(body, mimetype="application/geo+json")
+
+
+@bp.get("/api/hotspots/clusters")
+@login_required
+def hotspot_clusters():
+    p = params.parse_clusters(request.args)
+    f = incident_filter(allowed=set(params.FILTER_KEYS))
+    with ext()["engine"].connect() as conn:
+        return jsonify(clusters.clusters(conn, f, p))
+
+
+@bp.get("/api/hotspots/density")
+@login_required
+def hotspot_density():
+    p = params.parse_density(request.args)
+    f = incident_filter(allowed=set(params.FILTER_KEYS))
+    with ext()["engine"].connect() as conn:
+        return jsonify(clusters.heat(conn, f, p))
