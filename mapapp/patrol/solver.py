@@ -110,7 +110,9 @@ def solve(p: Problem, time_limit: float = 1.0, first_solution: str = "PARALLEL_C
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first_solution)
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    left = time_limit - (time.monotonic() - started) - 0.02
+    routing.CloseModelWithParameters(params)
+    # what is left, less a reserve for the search to stop and the routes to be read back
+    left = time_limit - (time.monotonic() - started) - max(0.05, 0.1 * time_limit)
     if left <= 0.01:
         return _empty(p, started, "ortools", "no time left after building the model")
     params.time_limit.FromMilliseconds(max(int(left * 1000), 10))

@@ -77,3 +77,31 @@ def kpi_page():
         simulated = iq.any_simulated(conn)
     return render_template("kpi.html", level=level, areas=areas, total=total, simulated=simulated,
                            args=request.args.to_dict(), tz=ext()["settings"].timezone)
+
+
+@bp.get("/patrol")
+@login_required
+def patrol_page():
+    """Plan patrol routes (role patrol_lead): area, teams, mode, shift, dwell; routes on the map."""
+    from flask import abort
+
+    from mapapp.web.auth import csrf_token
+
+    user = g.get("user")
+    if user is None or user["role"] not in ("patrol_lead", "admin"):
+        abort(403, description="the patrol page needs the patrol_lead role")
+    settings = ext()["settings"]
+    with ext()["engine"].connect() as conn:
+        areas = cq.admin_areas(conn)
+        communities = [a for a in areas if a["level"] == "community"]
+        area = request.args.get("area") or (communities[0]["code"] if communities else None)
+        bounds = cq.extent(conn, area) or cq.extent(conn) or (-180.0, -85.0, 180.0, 85.0)
+        simulated = iq.any_simulated(conn)
+    config = {"lang": g.lang, "bounds": bounds, "csrf": csrf_token(), "tiles": settings.tiles,
+              "tilesAttribution": settings.tiles_attribution,
+              "strings": {k: v for k, v in i18n.catalog(g.lang).items() if k.startswith("patrol.")},
+              "urls": {"plan": url_for("api_patrols.plan_patrol"),
+                       "candidates": url_for("api_patrols.patrol_candidates"),
+                       "reach": url_for("api_patrols.reach"), "basemap": url_for("api_meta.basemap"),
+                       "patrol": url_for("api_patrols.get_patrol", patrol_id=0).rstrip("0")}}
+    return render_template("patrol.html", areas=areas, area=area, config=config, simulated=simulated)
