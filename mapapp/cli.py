@@ -258,6 +258,69 @@ def patrol_network() -> None:
             click.echo(f"    … and {len(pieces) - 10} more")
 
 
+# --- hotspots ----------------------------------------------------------------------------------
+@main.group()
+def hotspots() -> None:
+    """Hot spot analysis of incidents (Getis-Ord Gi* with FDR, DBSCAN clusters)."""
+
+
+def _hotspot_args(options: dict) -> dict[str, str]:
+    return {k: str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in options.items() if v is not None}
+
+
+def _write_features(fc: dict, out: Path) -> None:
+    """GeoJSON as is, or a GeoPackage layer (the meta goes beside it as OUT.meta.json)."""
+    if out.suffix.lower() == ".gpkg":
+        import geopandas as gpd
+
+        gpd.GeoDataFrame.from_features(fc["features"], crs="EPSG:4326").to_file(out, driver="GPKG")
+        out.with_suffix(".meta.json").write_text(json.dumps(fc["meta"], ensure_ascii=False, indent=1))
+    elif out.suffix.lower() in (".geojson", ".json"):
+        out.write_text(json.dumps(fc, ensure_ascii=False))
+    else:
+        raise click.ClickException(f"{out}: write .geojson or .gpkg")
+
+
+@hotspots.command("gistar")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--area", help="admin area code (default: the first district)")
+@click.option("--cells", type=click.Choice(["hex", "square", "grid"]), default="hex", show_default=True)
+@click.option("--size", type=float, help="cell size in metres (default: chosen and explained)")
+@click.option("--k", type=int, help="k nearest neighbours instead of a distance band")
+@click.option("--distance", type=float, help="distance band in metres")
+@click.option("--alpha", type=float, default=0.05, show_default=True)
+@click.option("--fdr/--no-fdr", default=True, show_default=True)
+@click.option("--optimized", is_flag=True, help="choose size and band by incremental autocorrelation")
+@click.option("--since", help="ISO date/time or a span such as 30d")
+@click.option("--until")
+@click.option("--category", help="comma-separated category codes")
+def hotspots_gistar(out: Path, **options) -> None:
+    """Gi* hot spots of the incidents to OUT (.geojson or .gpkg), with every choice printed."""
+    from mapapp.hotspots import analysis, params
+    from mapapp.incidents import filters, taxonomy
+
+    args = _hotspot_args(options)
+    try:
+        p = params.parse(args)
+        f = filters.parse({k: v for k, v in args.items() if k in params.FILTER_KEYS},
+                          taxonomy.load(_settings().taxonomy_path))
+        click.echo("computing Gi* ...", err=True)
+        with _engine().connect() as conn:
+            fc = json.loads(analysis.run(conn, f, p))
+        _write_features(fc, out)
+    except (UserError, OSError) as exc:
+        raise _fail(exc) from exc
+    meta = fc["meta"]
+    for c in meta["chosen"]:
+        click.echo(f"  chosen: {c['reason']}", err=True)
+    for w in meta["warnings"]:
+        click.echo(f"  warning: {w['message']}", err=True)
+    click.echo(f"{meta['cell_count']} cells from {meta['incidents']} incidents: "
+               f"{meta['significant_hot']} hot and {meta['significant_cold']} cold cells significant "
+               f"(alpha {meta['alpha']}, FDR {'on' if meta['fdr'] else 'off'}) written to {out}")
+
+
 # --- sample data, demo, serve ------------------------------------------------------------------
 @main.command("load-sample")
 @click.option("--city", "cities", multiple=True, type=click.Choice(["helsinki", "mesa"]),
