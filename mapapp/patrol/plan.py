@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+import shapely
 from sqlalchemy.engine import Connection
 
 from mapapp.errors import NotFound, ParamError, UserError
+from mapapp.incidents.filters import IncidentFilter
 from mapapp.patrol import queries as q
 from mapapp.patrol.candidates import MAX_SNAP_M, bbox_around, group_stops, item_values
 from mapapp.patrol.network import SPEEDS_KMH
@@ -18,6 +21,7 @@ from mapapp.patrol.request import PlanRequest
 from mapapp.patrol.solver import FIRST_STOP, Problem, greedy, solve
 
 DETOUR_MARGIN_M = 1500.0
+HOTSPOT_DAYS = 30
 ITEM_COLUMNS = ["kind", "ref", "name", "category", "priority", "score", "lon", "lat"]
 
 
@@ -40,8 +44,34 @@ def resolve_area(conn: Connection, area: dict) -> str:
     return geom
 
 
+def _hotspot_items(conn: Connection, area: str, req: PlanRequest) -> pd.DataFrame:
+    """Hot cells of mapapp.hotspots (Gi*, 95 % confidence or more, incidents of the last
+    HOTSPOT_DAYS days) whose centre lies in the area; the cell's z score is its value."""
+    from mapapp.hotspots.analysis import run
+    from mapapp.hotspots.params import HotspotParams
+
+    since = req.start_time - timedelta(days=HOTSPOT_DAYS)
+    try:
+        cells = json.loads(run(conn, IncidentFilter(since=since), HotspotParams()))["features"]
+    except UserError:  # too few incidents or cells for Gi*: no hotspot candidates, others still count
+        cells = []
+    hot = [c for c in cells if c["properties"]["bin"] >= 2]
+    if not hot:
+        return pd.DataFrame(columns=ITEM_COLUMNS)
+    centres = shapely.centroid(shapely.from_geojson([json.dumps(c["geometry"]) for c in hot]))
+    inside = shapely.contains(shapely.from_geojson(area), centres)
+    return pd.DataFrame({
+        "kind": "hotspot", "ref": [c.get("id") for c in hot], "name": "",
+        "category": [f"gi_star_bin_{c['properties']['bin']}" for c in hot], "priority": None,
+        "score": [c["properties"]["z"] for c in hot],
+        "lon": shapely.get_x(centres), "lat": shapely.get_y(centres)})[inside]
+
+
 def _items(conn: Connection, area: str, req: PlanRequest) -> pd.DataFrame:
     items = pd.DataFrame(q.candidate_items(conn, area, req.sources), columns=ITEM_COLUMNS)
+    if "hotspots" in req.sources:
+        hot = _hotspot_items(conn, area, req)
+        items = pd.concat([items, hot], ignore_index=True) if len(hot) else items
     items["value"] = item_values(items["kind"], items["category"], items["priority"], items["score"])
     items["label"] = [{"kind": k, "ref": r, "name": n, "category": c}
                       for k, r, n, c in zip(items["kind"], items["ref"], items["name"], items["category"])]

@@ -126,3 +126,19 @@ def test_cost_matrix_marks_unreachable_pairs(town):
         ids = conn.execute(text("SELECT id FROM street_vertices ORDER BY ST_X(geom), ST_Y(geom)")).scalars().all()
         m = q.cost_matrix(conn, [ids[0], ids[-1], ids[0]], "foot", (24.9, 60.1, 25.0, 60.2))
     assert m.shape == (3, 3) and np.isinf(m[0, 1]) and np.isinf(m[1, 0]) and m[0, 2] == 0
+
+
+def test_hot_cells_of_the_sample_city_become_candidates(db):
+    from mapapp import sample
+    from mapapp.patrol.plan import candidates
+
+    sample.load(db, "helsinki", echo=lambda *_: None)
+    body = {"area": {"community": sample.district_code("helsinki")}, "sources": ["hotspots"]}
+    with db.connect() as conn:
+        fc = candidates(conn, parse_request(body))
+    cands = [f for f in fc["features"] if f["properties"]["kind"] == "candidate"]
+    assert len(cands) >= 5
+    items = [i for f in cands for i in f["properties"]["items"]]
+    assert {i["kind"] for i in items} == {"hotspot"}
+    assert {i["category"] for i in items} <= {"gi_star_bin_2", "gi_star_bin_3"}
+    assert min(f["properties"]["value"] for f in cands) >= 1.96  # a 95 % hot spot's z at least
