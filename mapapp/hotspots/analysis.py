@@ -41,7 +41,7 @@ def study_area(conn: Connection, code: str | None) -> tuple[q.Area, int]:
     return area, utm_crs_for(area.lon, area.lat).to_epsg()
 
 
-def _cells(conn: Connection, f: IncidentFilter, p: HotspotParams, area: q.Area, srid: int,
+def cells_for(conn: Connection, f: IncidentFilter, p: HotspotParams, area: q.Area, srid: int,
            n_incidents: int, chosen: list[dict]) -> tuple[q.Cells, float | None]:
     if p.cells == "grid":
         cells = q.plan_cells(conn, f, area_code=area.code, srid=srid, plan=p.plan, weight=p.weight)
@@ -67,7 +67,7 @@ def _cells(conn: Connection, f: IncidentFilter, p: HotspotParams, area: q.Area, 
     return cells, size
 
 
-def _weights(xy: np.ndarray, y: np.ndarray, p: HotspotParams, chosen: list[dict], meta: dict):
+def weights_for(xy: np.ndarray, y: np.ndarray, p: HotspotParams, chosen: list[dict], meta: dict):
     n = len(xy)
     if p.k is not None:
         if p.k >= n:
@@ -107,7 +107,7 @@ def run(conn: Connection, f: IncidentFilter, p: HotspotParams) -> str:
                           "widen the time range or the categories")
     chosen: list[dict] = []
     meta: dict = {}
-    cells, size = _cells(conn, f, p, area, srid, n_incidents, chosen)
+    cells, size = cells_for(conn, f, p, area, srid, n_incidents, chosen)
     n = len(cells.ids)
     if n < 3:
         raise Meaningless(f"only {n} cells; Gi* compares a cell with the rest and needs many. "
@@ -117,7 +117,7 @@ def run(conn: Connection, f: IncidentFilter, p: HotspotParams) -> str:
         raise Meaningless(f"all {n} cells hold the same count ({y[0]:g}); there is nothing to "
                           "compare. Use smaller cells or a longer period", field="size")
     xy = np.column_stack([cells.x, cells.y])
-    w = _weights(xy, y, p, chosen, meta)
+    w = weights_for(xy, y, p, chosen, meta)
     res = gi_star(y, w, fdr=p.fdr)
     lonely = int((res.neighbours == 0).sum())
     if lonely == n:

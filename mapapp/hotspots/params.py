@@ -128,3 +128,23 @@ def parse_density(args: Mapping[str, str]) -> DensityParams:
     _only(args, ("area", "bandwidth", "cell"))
     return DensityParams(area=_area(args), bandwidth=_number(args, "bandwidth", 10, 20000, " metres"),
                          cell=_number(args, "cell", 5, 5000, " metres"))
+
+
+STEPS = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class EmergingParams:
+    hotspot: HotspotParams
+    step: str = "week"
+
+
+def parse_emerging(args: Mapping[str, str]) -> EmergingParams:
+    """Gi* parameters (hex or square cells) plus the time step of the cube."""
+    if (args.get("cells") or "hex") == "grid":
+        raise ParamError("emerging hot spots need hex or square cells", field="cells")
+    step = _choice(args, "step", STEPS, "week")
+    if not args.get("since"):
+        raise ParamError("since is required: the cube runs from since to until (default now)",
+                         field="since")
+    return EmergingParams(hotspot=parse({k: v for k, v in args.items() if k != "step"}), step=step)

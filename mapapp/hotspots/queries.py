@@ -54,8 +54,8 @@ def area(conn: Connection, code: str | None) -> Area | None:
 # Incidents of the filter inside the study area, in the metric CRS, with what each adds up.
 _POINTS = """
   area AS (SELECT geom AS g4326, ST_Transform(geom, :srid) AS g FROM admin_areas WHERE code = :area),
-  pts AS (SELECT ST_X(p) AS x, ST_Y(p) AS y, w FROM (
-            SELECT ST_Transform(i.geom, :srid) AS p, {weight} AS w
+  pts AS (SELECT ST_X(p) AS x, ST_Y(p) AS y, w{extra} FROM (
+            SELECT ST_Transform(i.geom, :srid) AS p, {weight} AS w{step}
               FROM incidents i, area
              WHERE {cond} AND ST_Intersects(area.g4326, i.geom)) s)"""
 
@@ -65,18 +65,18 @@ _POINTS = """
 # coordinates are rounded in cube space (the standard nearest-hexagon rounding).
 _HEX_INDEX = """
   binned AS (
-    SELECT hi::int AS i, (hr + floor(hi / 2.0))::int AS j, sum(w) AS n FROM (
+    SELECT hi::int AS i, (hr + floor(hi / 2.0))::int AS j{extra}, sum(w) AS n FROM (
       SELECT CASE WHEN dq > dr AND dq > dy THEN -ry - rr ELSE rq END AS hi,
-             CASE WHEN dq > dr AND dq > dy THEN rr WHEN dy > dr THEN rr ELSE -rq - ry END AS hr, w
-        FROM (SELECT rq, rr, ry, abs(rq - qf) AS dq, abs(rr - rf) AS dr, abs(ry + qf + rf) AS dy, w
-                FROM (SELECT round(qf) AS rq, round(rf) AS rr, round(-qf - rf) AS ry, qf, rf, w
-                        FROM (SELECT x / (1.5 * :size) AS qf, (y / sqrt(3.0) - x / 3.0) / :size AS rf, w
+             CASE WHEN dq > dr AND dq > dy THEN rr WHEN dy > dr THEN rr ELSE -rq - ry END AS hr, w{extra}
+        FROM (SELECT rq, rr, ry, abs(rq - qf) AS dq, abs(rr - rf) AS dr, abs(ry + qf + rf) AS dy, w{extra}
+                FROM (SELECT round(qf) AS rq, round(rf) AS rr, round(-qf - rf) AS ry, qf, rf, w{extra}
+                        FROM (SELECT x / (1.5 * :size) AS qf, (y / sqrt(3.0) - x / 3.0) / :size AS rf, w{extra}
                                 FROM pts) a) b) c) d
-     GROUP BY 1, 2)"""
+     GROUP BY 1, 2{extra})"""
 
 _SQUARE_INDEX = """
-  binned AS (SELECT floor(x / :size)::int AS i, floor(y / :size)::int AS j, sum(w) AS n
-               FROM pts GROUP BY 1, 2)"""
+  binned AS (SELECT floor(x / :size)::int AS i, floor(y / :size)::int AS j{extra}, sum(w) AS n
+               FROM pts GROUP BY 1, 2{extra})"""
 
 _LATTICE = """
 WITH {points}, {index},
@@ -115,8 +115,8 @@ def lattice_cells(conn: Connection, f: IncidentFilter, *, area_code: str, srid: 
     cond, params = where(f)
     index, func = {"hex": (_HEX_INDEX, "ST_HexagonGrid"),
                    "square": (_SQUARE_INDEX, "ST_SquareGrid")}[shape]
-    sql = _LATTICE.format(points=_POINTS.format(weight=WEIGHTS[weight], cond=cond), index=index,
-                          func=func)
+    sql = _LATTICE.format(points=_POINTS.format(weight=WEIGHTS[weight], cond=cond, step="", extra=""),
+                          index=index.format(extra=""), func=func)
     rows = conn.execute(text(sql), {**params, "area": area_code, "srid": srid, "size": size,
                                     "mask": mask}).all()
     return _cells(rows)
@@ -185,3 +185,34 @@ def dbscan_clusters(conn: Connection, f: IncidentFilter, *, area_code: str, srid
     if not rows:
         return [], count(conn, f, area_code=area_code)
     return [dict(r) for r in rows], int(rows[0]["noise"])
+
+
+# The time step of an incident: whole days/weeks/months since :start (UTC).
+_STEP = {"day": "floor(extract(epoch FROM i.reported_at - :start) / 86400)::int",
+         "week": "floor(extract(epoch FROM i.reported_at - :start) / 604800)::int",
+         "month": "((extract(year FROM i.reported_at AT TIME ZONE 'UTC') * 12"
+                  " + extract(month FROM i.reported_at AT TIME ZONE 'UTC'))::int - :start_month)"}
+
+_CUBE = """
+WITH {points}, {index}
+SELECT i || ',' || j AS id, k, n FROM binned WHERE k >= 0 AND k < :steps"""
+
+
+def lattice_cube(conn: Connection, f: IncidentFilter, *, area_code: str, srid: int, shape: str,
+                 size: float, step: str, start, steps: int, ids: list[str],
+                 weight: str = "none") -> np.ndarray:
+    """Counts per cell (rows in the order of `ids`) and time step: the space-time cube."""
+    cond, params = where(f)
+    index = {"hex": _HEX_INDEX, "square": _SQUARE_INDEX}[shape]
+    sql = _CUBE.format(points=_POINTS.format(weight=WEIGHTS[weight], cond=cond,
+                                             step=f", {_STEP[step]} AS k", extra=", k"),
+                       index=index.format(extra=", k"))
+    rows = conn.execute(text(sql), {**params, "area": area_code, "srid": srid, "size": size,
+                                    "start": start, "start_month": start.year * 12 + start.month,
+                                    "steps": steps}).all()
+    cube = np.zeros((len(ids), steps))
+    row_of = {cid: r for r, cid in enumerate(ids)}
+    if rows:
+        r = np.array([row_of[cid] for cid, _, _ in rows])
+        cube[r, [k for _, k, _ in rows]] = [n for _, _, n in rows]
+    return cube

@@ -123,3 +123,41 @@ def test_bad_parameter_is_400_naming_it(viewer, busy):
 def test_needs_login(app, city):
     r = app.test_client().get("/api/hotspots")
     assert r.status_code == 401
+
+
+@pytest.fixture
+def emerging_city(db, city):
+    """Ten weeks of thefts spread over the district, and a corner that only the last three
+    weeks set alight."""
+    rng = np.random.default_rng(21)
+    rows = []
+    for week in range(10):
+        for x, y in np.column_stack([rng.uniform(24.931, 24.959, 60), rng.uniform(60.151, 60.179, 60)]):
+            rows.append({"x": float(x), "y": float(y), "h": week * 168 + 30})
+        if week >= 7:
+            for dx, dy in rng.normal(0, 0.0003, (40, 2)):
+                rows.append({"x": HOT[0] + dx * 2, "y": HOT[1] + dy, "h": week * 168 + 30})
+    with db.begin() as conn:  # h: hours after the start of the 10-week window
+        conn.execute(text("INSERT INTO incidents (category, reported_at, geom) VALUES "
+                          "('public_order.theft', TIMESTAMPTZ '2026-01-05 00:00+00' + make_interval(hours => :h), "
+                          "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"), rows)
+    return city
+
+
+def test_emerging_finds_the_new_corner(viewer, emerging_city):
+    r = viewer.get("/api/hotspots/emerging?since=2026-01-05&until=2026-03-16&step=week&size=150"
+                   "&category=public_order.theft")
+    assert r.status_code == 200, r.json
+    fc = r.json
+    meta = fc["meta"]
+    assert meta["steps"] == 10 and meta["incidents"] == 600 + 120
+    corner = [f for f in fc["features"] if _near(f, *HOT, 200)]
+    assert corner and all(f["properties"]["category"].endswith("_hot_spot") for f in corner)
+    assert "consecutive_hot_spot" in {f["properties"]["category"] for f in corner}
+    assert not any(f["properties"]["category"].endswith("_hot_spot") for f in fc["features"]
+                   if not _near(f, *HOT, 600))
+    assert meta["categories"].get("no_pattern", 0) > 0.8 * len(fc["features"])
+    for query, field in (("since=2026-01-05&until=2026-01-20", "since"), ("step=year&since=2026-01-05", "step"),
+                         ("", "since"), ("cells=grid&since=2026-01-05", "cells")):
+        r = viewer.get(f"/api/hotspots/emerging?{query}")
+        assert r.status_code in (400, 422) and r.json["field"] == field, query

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from mapapp.hotspots import analysis, clusters, params
+from mapapp.hotspots import analysis, clusters, params, trends
 from mapapp.web.api.common import incident_filter
 from mapapp.web.auth import login_required
 from mapapp.web.setup import ext
@@ -39,3 +39,12 @@ def hotspot_density():
     f = incident_filter(allowed=set(params.FILTER_KEYS))
     with ext()["engine"].connect() as conn:
         return jsonify(clusters.heat(conn, f, p))
+
+
+@bp.get("/api/hotspots/emerging")
+@login_required
+def hotspot_emerging():
+    p = params.parse_emerging(request.args)
+    f = incident_filter(allowed=set(params.FILTER_KEYS))
+    with ext()["engine"].connect() as conn:
+        return jsonify(trends.run(conn, f, p))
