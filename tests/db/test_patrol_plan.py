@@ -142,3 +142,14 @@ def test_hot_cells_of_the_sample_city_become_candidates(db):
     assert {i["kind"] for i in items} == {"hotspot"}
     assert {i["category"] for i in items} <= {"gi_star_bin_2", "gi_star_bin_3"}
     assert min(f["properties"]["value"] for f in cands) >= 1.96  # a 95 % hot spot's z at least
+
+
+def test_separate_end_point_holds(town):
+    end = [24.940, 60.160]  # the west end of A
+    fc = _plan(town, mode="foot", shift_minutes=120, end=end, teams=2)
+    for route in _of(fc, "route"):
+        if route["geometry"]:
+            assert route["geometry"]["coordinates"][0] == START
+            assert route["geometry"]["coordinates"][-1] == end
+    (e,) = _of(fc, "end")
+    assert e["geometry"]["coordinates"] == end
