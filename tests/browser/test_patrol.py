@@ -27,7 +27,7 @@ def _login(page, server, name, target):
 
 def test_lead_plans_a_patrol_and_sees_the_route(page, server, patrol_lead):
     _login(page, server, patrol_lead, "/patrol?lang=en")
-    assert page.inner_text("h1") == "Patrol routes"
+    assert page.inner_text("h1") == "Patrol routes" and page.locator("#nav-patrol").count() == 1
     page.fill("#patrol-teams", "2")
     page.fill("#patrol-shift", "120")
     page.click("#patrol-candidates")
