@@ -34,7 +34,7 @@ def scores_at(score: np.ndarray, test: np.ndarray, coverages=COVERAGES) -> list[
         hits = test[mask].sum()
         most = best[:mask.sum()].sum()
         hit_rate = hits / total if total else float("nan")
-        out.append({"coverage": c, "cells": int(mask.sum()), "area_share": round(float(area_share), 6),
+        out.append({"coverage": c, "cells": int(mask.sum()), "area_share": float(area_share),
                     "hits": float(hits), "hit_rate": float(hit_rate),
                     "pai": float(hit_rate / area_share) if total else float("nan"),
                     "pei_star": float(hits / most) if most else float("nan")})

@@ -148,3 +148,20 @@ def parse_emerging(args: Mapping[str, str]) -> EmergingParams:
         raise ParamError("since is required: the cube runs from since to until (default now)",
                          field="since")
     return EmergingParams(hotspot=parse({k: v for k, v in args.items() if k != "step"}), step=step)
+
+
+@dataclass(frozen=True)
+class BacktestParams:
+    hotspot: HotspotParams
+    split: object = None  # datetime: end of training, start of the test period
+
+
+def parse_backtest(args: Mapping[str, str], split) -> BacktestParams:
+    """Gi* cell parameters plus `split` (already parsed as a time); since and until are needed."""
+    if (args.get("cells") or "hex") == "grid":
+        raise ParamError("backtests need hex or square cells", field="cells")
+    for name in ("since", "split", "until"):
+        if not args.get(name):
+            raise ParamError(f"{name} is required: train from since to split, test from split "
+                             "to until", field=name)
+    return BacktestParams(hotspot=parse({k: v for k, v in args.items() if k != "split"}), split=split)

@@ -161,3 +161,24 @@ def test_emerging_finds_the_new_corner(viewer, emerging_city):
                          ("", "since"), ("cells=grid&since=2026-01-05", "cells")):
         r = viewer.get(f"/api/hotspots/emerging?{query}")
         assert r.status_code in (400, 422) and r.json["field"] == field, query
+
+
+def test_backtest_scores_every_method_at_four_coverages(viewer, emerging_city):
+    r = viewer.get("/api/hotspots/backtest?since=2026-01-05&split=2026-03-02&until=2026-03-16"
+                   "&size=150&category=public_order.theft")
+    assert r.status_code == 200, r.json
+    res, meta = r.json["results"], r.json["meta"]
+    assert set(res) == {"gistar", "kde", "naive", "prospective"}
+    assert meta["test"]["incidents"] == 120 + 80 and meta["train"]["incidents"] == 480 + 40
+    for rows in res.values():
+        assert [x["coverage"] for x in rows] == [0.01, 0.05, 0.1, 0.2]
+        for x in rows:
+            assert 0 <= x["hit_rate"] <= 1 and 0 <= x["pei_star"] <= 1
+            assert abs(x["pai"] - x["hit_rate"] / x["area_share"]) < 1e-9
+    # the corner lit from week 7 is in training (one week) and in the test: recency methods see it
+    assert res["naive"][0]["pai"] > 5 and res["prospective"][0]["pai"] > 5
+    for query, field in (("since=2026-01-05&until=2026-03-16", "split"),
+                         ("since=2026-01-05&split=2026-04-01&until=2026-03-16", "split"),
+                         ("split=2026-02-23&until=2026-03-16", "since"), ("split=x&since=1d&until=1d", "split")):
+        r = viewer.get(f"/api/hotspots/backtest?{query}")
+        assert r.status_code == 400 and r.json["field"] == field, query

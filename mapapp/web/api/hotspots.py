@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from mapapp.hotspots import analysis, clusters, params, trends
+from mapapp.hotspots import analysis, clusters, evaluate, params, trends
+from mapapp.incidents.filters import parse_time
 from mapapp.web.api.common import incident_filter
 from mapapp.web.auth import login_required
 from mapapp.web.setup import ext
@@ -48,3 +49,13 @@ def hotspot_emerging():
     f = incident_filter(allowed=set(params.FILTER_KEYS))
     with ext()["engine"].connect() as conn:
         return jsonify(trends.run(conn, f, p))
+
+
+@bp.get("/api/hotspots/backtest")
+@login_required
+def hotspot_backtest():
+    split = parse_time(request.args["split"], "split") if request.args.get("split") else None
+    p = params.parse_backtest(request.args, split)
+    f = incident_filter(allowed=set(params.FILTER_KEYS))
+    with ext()["engine"].connect() as conn:
+        return jsonify(evaluate.run(conn, f, p))
