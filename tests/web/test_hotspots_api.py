@@ -96,6 +96,7 @@ def test_band_too_small_warns_then_refuses(viewer, busy):
 
 def test_meaningless_is_refused(viewer, busy):
     for query, field in (("category=emergency.natural", None),  # nothing matches
+                         ("category=emergency.natural&size=200", None),
                          ("cells=grid", "size")):               # two grids: too few cells
         r = viewer.get(f"/api/hotspots?{query}")
         assert r.status_code == 422 and r.json["error"] == "meaningless", query
