@@ -57,7 +57,7 @@ _POINTS = """
   pts AS (SELECT ST_X(p) AS x, ST_Y(p) AS y, w{extra} FROM (
             SELECT ST_Transform(i.geom, :srid) AS p, {weight} AS w{step}
               FROM incidents i, area
-             WHERE {cond} AND ST_Intersects(area.g4326, i.geom)) s)"""
+             WHERE {cond} AND ST_Intersects(area.g4326, i.geom) OFFSET 0) s)"""
 
 # Point -> PostGIS ST_HexagonGrid cell (i, j) in closed form, so a million points are binned in
 # one scan instead of a million point-in-hexagon tests. ST_HexagonGrid puts cell (i, j) at
@@ -71,7 +71,7 @@ _HEX_INDEX = """
         FROM (SELECT rq, rr, ry, abs(rq - qf) AS dq, abs(rr - rf) AS dr, abs(ry + qf + rf) AS dy, w{extra}
                 FROM (SELECT round(qf) AS rq, round(rf) AS rr, round(-qf - rf) AS ry, qf, rf, w{extra}
                         FROM (SELECT x / (1.5 * :size) AS qf, (y / sqrt(3.0) - x / 3.0) / :size AS rf, w{extra}
-                                FROM pts) a) b) c) d
+                                FROM pts OFFSET 0) a) b) c) d
      GROUP BY 1, 2{extra})"""
 
 _SQUARE_INDEX = """
