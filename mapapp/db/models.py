@@ -1,10 +1,10 @@
 """GeoAlchemy2 models. Geometries are stored in SRID 4326 with GiST indexes (GeoAlchemy2 adds them)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Index,
                         Integer, String, Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -45,6 +45,8 @@ class GridPlan(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, server_default="0")  # bumped by every edit (409 when stale)
+    base_plan_id: Mapped[int | None] = mapped_column(ForeignKey("grid_plans.id", ondelete="SET NULL"))
     __table_args__ = (
         CheckConstraint(_in("status", PLAN_STATUSES), name="plan_status_valid"),
         Index("one_published_plan", "status", unique=True,
@@ -64,8 +66,37 @@ class Grid(Base):
     police_officer: Mapped[str | None] = mapped_column(String(100))
     assistant: Mapped[str | None] = mapped_column(String(100))
     supervisor: Mapped[str | None] = mapped_column(String(100))
+    locked: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    staffing: Mapped[int] = mapped_column(Integer, server_default="1")  # workers; the band scales with it
+    waiver: Mapped[str | None] = mapped_column(Text)  # why this grid may publish outside its band
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
     __table_args__ = (UniqueConstraint("plan_id", "code", name="grid_code_unique_in_plan"),)
+
+
+class PlanEdit(Base):
+    """One versioned edit of a draft: the grids before and after (undo applies before, redo after)."""
+    __tablename__ = "plan_edits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("grid_plans.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    before = mapped_column(JSONB, nullable=False)
+    after = mapped_column(JSONB, nullable=False)
+    undone: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (UniqueConstraint("plan_id", "seq", name="plan_edit_seq_unique"),)
+
+
+class PlanPublication(Base):
+    """History of published plans: which plan went live, which it replaced, who, when."""
+    __tablename__ = "plan_publications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("grid_plans.id", ondelete="CASCADE"))
+    replaced_plan_id: Mapped[int | None] = mapped_column(ForeignKey("grid_plans.id", ondelete="SET NULL"))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class BaseUnit(Base):
@@ -113,6 +144,8 @@ class Incident(Base):
         CheckConstraint("priority IN ('normal', 'high', 'urgent')", name="incident_priority_valid"),
         CheckConstraint("assign_flag IS NULL OR assign_flag IN ('boundary', 'outside')",
                         name="incident_assign_flag_valid"),
+        Index("incidents_open_due", "due_at",
+              postgresql_where=text("status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled')")),
     )
 
 
@@ -213,3 +246,25 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, server_default="false")
+
+
+class _IncidentTally:
+    """Incidents counted per zoom-18 Web Mercator cell, top-level category and status, kept by
+    triggers on incidents (migration 0006); sx/sy sum Mercator coordinates for mean positions."""
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True)
+    top: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    sx: Mapped[float] = mapped_column(Float)
+    sy: Mapped[float] = mapped_column(Float)
+
+
+class IncidentTallyDay(_IncidentTally, Base):
+    __tablename__ = "incident_tally_day"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class IncidentTallyMonth(_IncidentTally, Base):
+    __tablename__ = "incident_tally_month"
+    month: Mapped[date] = mapped_column(Date, primary_key=True)

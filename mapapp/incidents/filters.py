@@ -24,6 +24,7 @@ class IncidentFilter:
     since: datetime | None = None
     until: datetime | None = None
     categories: tuple[str, ...] = ()
+    groups: tuple[str, ...] | None = None  # top-level codes, when categories are exactly whole groups
     statuses: tuple[str, ...] = ()
     grid: str | None = None
     community: str | None = None
@@ -105,6 +106,9 @@ def parse(args: Mapping[str, str], taxonomy: Taxonomy, *, now: datetime | None =
         if c not in taxonomy:
             raise ParamError(f"unknown category {c!r}", field="category")
     f = replace(f, categories=tuple(taxonomy.expand(cats)))
+    tops = sorted({c.split(".")[0] for c in cats})
+    if cats and taxonomy.expand(tops) == list(f.categories):
+        f = replace(f, groups=tuple(tops))
     statuses = _csv(args.get("status"))
     for s in statuses:
         if s not in INCIDENT_STATUSES and s != "open":

@@ -2,42 +2,44 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from mapapp.incidents import tally
 from mapapp.incidents.filters import OPEN_STATUSES, IncidentFilter
 
 
-def where(f: IncidentFilter, alias: str = "i") -> tuple[str, dict]:
-    """SQL condition and bound parameters for a filter (keyset cursor included)."""
+def where(f: IncidentFilter, alias: str = "i", prefix: str = "") -> tuple[str, dict]:
+    """SQL condition and bound parameters for a filter (the keyset cursor is the caller's);
+    `prefix` names the parameters apart when one statement holds several conditions."""
     parts: list[str] = ["TRUE"]
     params: dict = {}
+
+    def bind(name: str, value) -> str:
+        params[prefix + name] = value
+        return f":{prefix}{name}"
+
     if f.bbox:
-        parts.append(f"{alias}.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
-        params.update(zip(("minx", "miny", "maxx", "maxy"), f.bbox))
+        minx, miny, maxx, maxy = (bind(k, v) for k, v in zip(("minx", "miny", "maxx", "maxy"), f.bbox))
+        parts.append(f"{alias}.geom && ST_MakeEnvelope({minx}, {miny}, {maxx}, {maxy}, 4326)")
     if f.since:
-        parts.append(f"{alias}.reported_at >= :since")
-        params["since"] = f.since
+        parts.append(f"{alias}.reported_at >= {bind('since', f.since)}")
     if f.until:
-        parts.append(f"{alias}.reported_at < :until")
-        params["until"] = f.until
+        parts.append(f"{alias}.reported_at < {bind('until', f.until)}")
     if f.categories:
-        parts.append(f"{alias}.category = ANY(:categories)")
-        params["categories"] = list(f.categories)
+        parts.append(f"{alias}.category = ANY({bind('categories', list(f.categories))})")
     if f.statuses:
-        parts.append(f"{alias}.status = ANY(:statuses)")
-        params["statuses"] = list(f.statuses)
+        parts.append(f"{alias}.status = ANY({bind('statuses', list(f.statuses))})")
     if f.grid:
         parts.append(f"{alias}.grid_id IN (SELECT g.id FROM grids g JOIN grid_plans p "
-                     "ON p.id = g.plan_id AND p.status = 'published' WHERE g.code = :grid_code)")
-        params["grid_code"] = f.grid
+                     f"ON p.id = g.plan_id AND p.status = 'published' WHERE g.code = {bind('grid_code', f.grid)})")
     if f.community:
-        parts.append(f"{alias}.community_id IN (SELECT id FROM admin_areas WHERE code = :community_code)")
-        params["community_code"] = f.community
+        parts.append(f"{alias}.community_id IN (SELECT id FROM admin_areas WHERE code = "
+                     f"{bind('community_code', f.community)})")
     if f.overdue:
-        parts.append(f"{alias}.due_at < now() AND {alias}.status = ANY(:open_statuses)")
-        params["open_statuses"] = list(OPEN_STATUSES)
+        parts.append(f"{alias}.due_at < now() AND {alias}.status = ANY({bind('open_statuses', list(OPEN_STATUSES))})")
     return " AND ".join(parts), params
 
 
@@ -212,9 +214,10 @@ def kpi_rows(conn: Connection, f: IncidentFilter, level: str, tz: str) -> list[d
 
 
 TILE_EXTENT = 4096
-TILE_POINT_ZOOM = 15  # from this zoom on, tiles carry single incidents; below, clusters with counts
+TILE_POINT_ZOOM = 15  # from this zoom on, a tile carries single incidents unless it holds more than the cap
 TILE_POINT_CAP = 5000
-TILE_GRID = 16  # clusters: a 16 x 16 grid of cells per tile, so at most 256 features
+TILE_GRID = 16  # clusters: 16 x 16 cells a tile below TILE_POINT_ZOOM, so at most 256 features
+MERCATOR_HALF = 20037508.342789244  # half the Web Mercator world width in metres
 
 
 def data_version(conn: Connection) -> str:
@@ -224,38 +227,129 @@ def data_version(conn: Connection) -> str:
     return f"{a}.{b}"
 
 
-def tile(conn: Connection, f: IncidentFilter, z: int, x: int, y: int) -> bytes:
-    """A Mapbox Vector Tile of incidents under the filter. A point belongs to exactly one tile
-    (x in [xmin, xmax), y in (ymin, ymax]), so cluster counts add up to database counts."""
-    cond, params = where(f)
-    params.update(z=z, x=x, y=y, open_statuses=list(OPEN_STATUSES), extent=TILE_EXTENT)
-    pts = f"""
-        env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS e),
-        pts AS (
-          SELECT i.id, i.category, i.status, ST_Transform(i.geom, 3857) AS g,
-                 coalesce(i.due_at < now() AND i.status = ANY(:open_statuses), false) AS overdue,
-                 i.status = ANY(:open_statuses) AS open
-            FROM incidents i, env
-           WHERE i.geom && ST_Transform(env.e, 4326) AND {cond}),
-        mine AS (
-          SELECT pts.*, env.e FROM pts, env
-           WHERE ST_X(g) >= ST_XMin(e) AND ST_X(g) < ST_XMax(e) AND ST_Y(g) > ST_YMin(e) AND ST_Y(g) <= ST_YMax(e))"""
-    if z >= TILE_POINT_ZOOM:
-        params["cap"] = TILE_POINT_CAP
-        sql = f"""WITH {pts}
-            SELECT ST_AsMVT(t, 'incidents', :extent, 'geom', 'id') FROM (
-              SELECT id, category, status, overdue, ST_AsMVTGeom(g, e, :extent, 0, false) AS geom
-                FROM mine ORDER BY id LIMIT :cap) t"""
+def _cell(m: str, level: int) -> tuple[str, str]:
+    """SQL for the zoom-`level` cell (tile) x and y of Mercator point expression `m`; the same
+    arithmetic as the tallies' incident_tally_keys, so raw rows and tallies agree on cells."""
+    size = f"({2 * MERCATOR_HALF!r} / {2 ** level})"
+    return (f"floor((ST_X({m}) + {MERCATOR_HALF!r}) / {size})::int",
+            f"floor(({MERCATOR_HALF!r} - ST_Y({m})) / {size})::int")
+
+
+def _parts(f: IncidentFilter, z: int, x: int, y: int, level: int, use_tally: bool,
+           tag: str = "r") -> tuple[str, dict]:
+    """Rows (cx, cy, top, status, n, sx, sy) at cell `level` that add up to the incidents of tile
+    z/x/y under the filter: tallies for whole months and days, raw rows for the rest."""
+    cx0, cx1, cy0, cy1 = tally.cell_range(z, x, y, level)
+    params = {"cx0": cx0, "cx1": cx1, "cy0": cy0, "cy1": cy1, "z": z, "x": x, "y": y}
+    selects = []
+    if use_tally:
+        period = tally.split(f.since, f.until)
+        shift = tally.LEVEL - level
+        same = (f"cx >= :cx0 * {2 ** shift} AND cx < :cx1 * {2 ** shift} "
+                f"AND cy >= :cy0 * {2 ** shift} AND cy < :cy1 * {2 ** shift}")
+        if f.groups:
+            same += " AND top = ANY(:tops)"
+            params["tops"] = list(f.groups)
+        if f.statuses:
+            same += " AND status = ANY(:statuses)"
+            params["statuses"] = list(f.statuses)
+        cols = f"cx >> {shift}, cy >> {shift}, top, status, n, sx, sy"
+        if period.months is not None:
+            cond = same
+            for i, (bound, op) in enumerate(zip(period.months, (">=", "<"))):
+                if bound is not None:
+                    cond += f" AND month {op} :m{i}"
+                    params[f"m{i}"] = bound
+            selects.append(f"SELECT {cols} FROM incident_tally_month WHERE {cond}")
+        for j, (d0, d1) in enumerate(period.days):
+            params[f"d{j}a"], params[f"d{j}b"] = d0, d1
+            selects.append(f"SELECT {cols} FROM incident_tally_day WHERE {same} "
+                           f"AND day >= :d{j}a AND day < :d{j}b")
+        raw = [replace(f, since=a, until=b) for a, b in period.raw]
+        if period.undated:
+            raw.append(replace(f, since=None, until=None))
     else:
-        params["grid"] = TILE_GRID
-        sql = f"""WITH {pts}
-            SELECT ST_AsMVT(t, 'clusters', :extent, 'geom') FROM (
-              SELECT count(*)::int AS count, count(*) FILTER (WHERE open)::int AS open,
-                     count(*) FILTER (WHERE overdue)::int AS overdue,
-                     mode() WITHIN GROUP (ORDER BY split_part(category, '.', 1)) AS top,
-                     ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(avg(ST_X(g)), avg(ST_Y(g))), 3857), e,
-                                  :extent, 0, false) AS geom
-                FROM mine
-               GROUP BY e, floor((ST_X(g) - ST_XMin(e)) / (ST_XMax(e) - ST_XMin(e)) * :grid),
-                        floor((ST_Y(g) - ST_YMin(e)) / (ST_YMax(e) - ST_YMin(e)) * :grid)) t"""
+        raw = [f]
+    cx, cy = _cell("m", level)
+    for j, rf in enumerate(raw):
+        cond, p = where(rf, prefix=f"{tag}{j}_")
+        if use_tally and rf.since is None and rf.until is None:
+            cond += " AND i.reported_at IS NULL"
+        params.update(p)
+        selects.append(f"""
+            SELECT c.cx, c.cy, split_part(i.category, '.', 1), i.status, 1, ST_X(c.m), ST_Y(c.m)
+              FROM incidents i
+              CROSS JOIN LATERAL (SELECT m, {cx} AS cx, {cy} AS cy FROM ST_Transform(i.geom, 3857) AS m) c
+             WHERE i.geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AND {cond}
+               AND c.cx >= :cx0 AND c.cx < :cx1 AND c.cy >= :cy0 AND c.cy < :cy1""")
+    return " UNION ALL ".join(selects), params
+
+
+def tile(conn: Connection, f: IncidentFilter, z: int, x: int, y: int, use_tallies: bool = True) -> bytes:
+    """A Mapbox Vector Tile of incidents under the filter: single incidents (layer `incidents`)
+    from TILE_POINT_ZOOM when the tile holds at most TILE_POINT_CAP of them, otherwise counted
+    clusters (layer `clusters`). Every incident belongs to exactly one tile and one cluster, so
+    cluster counts add up to database counts. Tallies answer whatever they can (see tally.py);
+    use_tallies=False reads raw rows only (the baseline the tallies are checked against)."""
+    use_tally = use_tallies and tally.usable(f)
+    dense = z < TILE_POINT_ZOOM
+    if not dense:
+        if use_tally and z <= tally.LEVEL:
+            parts, params = _parts(f, z, x, y, tally.LEVEL, True)
+            held = conn.execute(text(f"SELECT coalesce(sum(n), 0) FROM ({parts}) p(cx, cy, top, status, n, sx, sy)"),
+                                params).scalar_one()
+        else:
+            parts, params = _parts(f, z, x, y, z, False)
+            held = conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM ({parts}) p LIMIT {TILE_POINT_CAP + 1}) c"),
+                                params).scalar_one()
+        dense = held > TILE_POINT_CAP
+        if not dense:
+            return _point_tile(conn, f, z, x, y)
+    # clusters: 16 x 16 cells a tile; the tallies' own cells (4 x 4 to 8 x 8 a tile) just above
+    # TILE_POINT_ZOOM, when the tile is too dense for single incidents
+    level = z + 4
+    if use_tally and level > tally.LEVEL:
+        if z + 2 <= tally.LEVEL:
+            level = tally.LEVEL
+        else:
+            use_tally = False
+    parts, params = _parts(f, z, x, y, level, use_tally)
+    late, late_params = _parts(replace(f, overdue=True), z, x, y, level, False, tag="late")
+    params.update(late_params)
+    params.update(open_statuses=list(OPEN_STATUSES), extent=TILE_EXTENT)
+    sql = f"""
+        WITH parts(cx, cy, top, status, n, sx, sy) AS ({parts}),
+        by_top AS (
+          SELECT cx, cy, top, sum(n)::int AS n, sum(n) FILTER (WHERE status = ANY(:open_statuses))::int AS open,
+                 sum(sx) AS sx, sum(sy) AS sy
+            FROM parts GROUP BY cx, cy, top),
+        cells AS (
+          SELECT cx, cy, sum(n)::int AS count, coalesce(sum(open), 0)::int AS open,
+                 sum(sx) / sum(n) AS mx, sum(sy) / sum(n) AS my,
+                 (array_agg(top ORDER BY n DESC, top))[1] AS top
+            FROM by_top GROUP BY cx, cy HAVING sum(n) > 0),
+        late(cx, cy, top, status, n, sx, sy) AS ({late})
+        SELECT ST_AsMVT(t, 'clusters', :extent, 'geom') FROM (
+          SELECT c.count, c.open, coalesce(l.n, 0)::int AS overdue, c.top,
+                 ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857), ST_TileEnvelope(:z, :x, :y),
+                              :extent, 0, false) AS geom
+            FROM cells c
+            LEFT JOIN (SELECT cx, cy, count(*) AS n FROM late GROUP BY cx, cy) l USING (cx, cy)
+           ORDER BY c.cx, c.cy) t"""
+    return bytes(conn.execute(text(sql), params).scalar() or b"")
+
+
+def _point_tile(conn: Connection, f: IncidentFilter, z: int, x: int, y: int) -> bytes:
+    cond, params = where(f)
+    cx, cy = _cell("m", z)
+    params.update(z=z, x=x, y=y, open_statuses=list(OPEN_STATUSES), extent=TILE_EXTENT)
+    sql = f"""
+        SELECT ST_AsMVT(t, 'incidents', :extent, 'geom', 'id') FROM (
+          SELECT i.id, i.category, i.status,
+                 coalesce(i.due_at < now() AND i.status = ANY(:open_statuses), false) AS overdue,
+                 ST_AsMVTGeom(m, ST_TileEnvelope(:z, :x, :y), :extent, 0, false) AS geom
+            FROM incidents i, ST_Transform(i.geom, 3857) AS m
+           WHERE i.geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AND {cond}
+             AND {cx} = :x AND {cy} = :y
+           ORDER BY i.id) t"""
     return bytes(conn.execute(text(sql), params).scalar() or b"")
