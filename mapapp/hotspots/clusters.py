@@ -6,6 +6,7 @@ import json
 import math
 
 import numpy as np
+from pyproj import Transformer
 from sqlalchemy.engine import Connection
 
 from mapapp.hotspots import density, queries as q
@@ -52,10 +53,14 @@ def heat(conn: Connection, f: IncidentFilter, p: DensityParams) -> dict:
     cell = max(p.cell or bandwidth / 4, side / MAX_RASTER)
     d = density.kde(xy, bounds, bandwidth, cell)
     scale = n / len(xy)
+    lon, lat = Transformer.from_crs(srid, 4326, always_xy=True).transform(
+        [d.bounds[0], d.bounds[2], d.bounds[0], d.bounds[2]], [d.bounds[1], d.bounds[1], d.bounds[3], d.bounds[3]])
     return {"meta": {"method": "kde", "kernel": "gaussian", "bandwidth_m": round(bandwidth, 1),
                      "bandwidth_rule": rule, "cell_m": round(cell, 1), "crs": f"EPSG:{srid}",
                      "incidents": n, "sampled": len(xy), "unit": "incidents per km²",
                      "area": {"code": area.code, "name": area.name}},
-            "bounds": [round(v, 1) for v in d.bounds], "width": d.values.shape[1],
+            "bounds": [round(v, 1) for v in d.bounds],
+            "bounds_lonlat": [[round(min(lat), 6), round(min(lon), 6)], [round(max(lat), 6), round(max(lon), 6)]],
+            "width": d.values.shape[1],
             "height": d.values.shape[0], "max": round(float(d.values.max()) * scale, 3),
             "values": np.round(d.values * scale, 3).tolist()}

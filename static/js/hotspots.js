@@ -1,5 +1,6 @@
-/* Hot spot layer of the command-center map: Gi* cells from /api/hotspots coloured by confidence
- * bin (red hot, blue cold), with a legend and the run's choices and warnings. It follows the same
+/* Hot spot layers of the command-center map: Gi* cells from /api/hotspots coloured by confidence
+ * bin (red hot, blue cold), with a legend and the run's choices and warnings; DBSCAN cluster hulls
+ * and a kernel-density heat raster with its bandwidth. It follows the same
  * period and category filters as the incident layer (mapapp.period / mapapp.categories) and
  * reloads when any filter in the side panel changes. Text from the server is set as textContent. */
 (function () {
@@ -61,18 +62,85 @@
       });
   }
 
+  // DBSCAN cluster hulls and the kernel-density heat raster: the same filters, their own toggles.
+  var extra = {clusters: null, heat: null}, labels = {};
+
+  function filterQuery(el) {
+    var q = new URLSearchParams(window.mapapp.period()), cats = window.mapapp.categories();
+    if (cats) q.set("category", cats.length ? cats.join(",") : "none");
+    if (el.dataset.area) q.set("area", el.dataset.area);
+    return q;
+  }
+
+  function heatImage(d) {
+    var canvas = document.createElement("canvas"), ctx = canvas.getContext("2d");
+    canvas.width = d.width; canvas.height = d.height;
+    var img = ctx.createImageData(d.width, d.height), max = d.max || 1;
+    d.values.forEach(function (row, r) {
+      row.forEach(function (v, c) {
+        var t = Math.min(1, v / max), k = 4 * (r * d.width + c);
+        img.data[k] = 255; img.data[k + 1] = Math.round(220 * (1 - t)); img.data[k + 2] = 0;
+        img.data[k + 3] = t < 0.05 ? 0 : Math.round(60 + 160 * t);
+      });
+    });
+    ctx.putImageData(img, 0, 0);
+    return canvas.toDataURL();
+  }
+
+  function loadExtra(name) {
+    var el = document.getElementById(name + "-toggle"), note = document.getElementById("hotspot-extra");
+    if (extra[name]) { map.removeLayer(extra[name]); extra[name] = null; }
+    document.body.removeAttribute("data-" + name);
+    if (!el.checked) return;
+    fetch(el.dataset.url + "?" + filterQuery(el).toString(), {credentials: "same-origin"})
+      .then(function (r) { return r.json().then(function (b) { if (!r.ok) throw new Error(b.message || r.status); return b; }); })
+      .then(function (body) {
+        if (extra[name]) map.removeLayer(extra[name]);
+        if (name === "clusters") {
+          extra[name] = L.geoJSON(body, {style: {color: "#6a3d9a", weight: 2, dashArray: "4 3", fillOpacity: 0.08},
+            onEachFeature: function (f, l) {
+              l.bindTooltip(function () {
+                var t = document.createElement("div");
+                t.textContent = el.dataset.tip.replace("{count}", f.properties.count)
+                  .replace("{category}", labels[f.properties.dominant_category] || f.properties.dominant_category);
+                return t;
+              }, {sticky: true});
+            }});
+          document.body.setAttribute("data-clusters", String(body.features.length));
+        } else {
+          extra[name] = L.imageOverlay(heatImage(body), body.bounds_lonlat, {opacity: 0.75, interactive: false});
+          note.textContent = el.dataset.note.replace("{bandwidth}", Math.round(body.meta.bandwidth_m))
+            .replace("{rule}", body.meta.bandwidth_rule);
+          document.body.setAttribute("data-heat", String(body.meta.bandwidth_m));
+        }
+        extra[name].addTo(map);
+      })
+      .catch(function (e) { note.textContent = el.dataset.refused + " " + e.message; });
+  }
+
   window.mapappHotspots = {
     start: function (config) {
       map = window[config.layers.map];
+      config.categories.forEach(function (t) {
+        labels[t.code] = t.label;
+        t.children.forEach(function (c) { labels[c.code] = c.label; });
+      });
       box = document.getElementById("hotspot-toggle");
       box.addEventListener("change", function () {
         document.getElementById("hotspot-legend").hidden = !box.checked;
         load();
       });
+      ["clusters", "heat"].forEach(function (name) {
+        document.getElementById(name + "-toggle").addEventListener("change", function () { loadExtra(name); });
+      });
       document.getElementById("controls").addEventListener("change", function (e) {
-        if (e.target !== box && box.checked) load();
+        var own = ["hotspot-toggle", "clusters-toggle", "heat-toggle"].indexOf(e.target.id) >= 0;
+        if (own) return;
+        if (box.checked) load();
+        ["clusters", "heat"].forEach(function (name) { if (document.getElementById(name + "-toggle").checked) loadExtra(name); });
       });
     },
-    layer: function () { return layer; }
+    layer: function () { return layer; },
+    extra: function (name) { return extra[name]; }
   };
 })();

@@ -34,3 +34,23 @@ def test_hotspot_layer_draws_coloured_cells(page, server, sample_city):
                            " && !document.body.dataset.hotspotsQuery.includes('since')", timeout=60000)
     assert page.evaluate(FILLS).get("#b2182b", 0) > 0
     assert not page.errors
+
+
+def test_cluster_and_heat_layers_draw_with_bandwidth(page, server, sample_city):
+    login(page, server)
+    page.select_option("#period", "all")
+    page.check("#clusters-toggle")
+    page.wait_for_selector("body[data-clusters]", timeout=60000)
+    n = int(page.get_attribute("body", "data-clusters"))
+    assert n > 0
+    assert page.evaluate("() => window.mapappHotspots.extra('clusters').getLayers().length") == n
+    page.check("#heat-toggle")
+    page.wait_for_selector("body[data-heat]", timeout=60000)
+    assert float(page.get_attribute("body", "data-heat")) > 0
+    note = page.text_content("#hotspot-extra")
+    assert "米" in note and str(round(float(page.get_attribute("body", "data-heat")))) in note
+    assert page.evaluate("() => !!window.mapappHotspots.extra('heat')._image")
+    shot(page, "hotspots-clusters-heat")
+    page.uncheck("#clusters-toggle")
+    assert page.evaluate("() => window.mapappHotspots.extra('clusters')") is None
+    assert not page.errors
