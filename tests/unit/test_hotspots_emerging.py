@@ -3,7 +3,6 @@ and a planted space-time cube through Gi*."""
 import math
 
 import numpy as np
-import pytest
 
 from mapapp.hotspots.emerging import CATEGORIES, classify, gi_star_cube, mann_kendall
 from mapapp.hotspots.gistar import distance_weights
