@@ -83,7 +83,7 @@ def _source_column(gdf: pd.DataFrame, name: str, mapping: dict[str, str]) -> str
     return lowered.get(wanted.lower())
 
 
-def _given(v) -> bool:
+def is_given(v) -> bool:
     return not (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT
                 or (isinstance(v, str) and not v.strip()))
 
@@ -97,7 +97,7 @@ def _coerce(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
     """Typed values (None where empty) and a mask of cells that were given but could not be
     read as `kind`."""
     values = values.astype(object)
-    given = values.map(_given).astype(bool)
+    given = values.map(is_given).astype(bool)
     if kind == "str":
         out = _objects((str(v).strip() if g else None for v, g in zip(values, given)), values.index)
         return out, np.zeros(len(values), bool)
@@ -348,8 +348,8 @@ def prepare(gdf: gpd.GeoDataFrame, layer: str | LayerSpec, *, src_crs, datum: st
         values, bad = _coerce(raw, col.type)
         rej.add(bad, col.name, lambda v, t=col.type: f"not a valid {t}: {v!r}", raw.to_numpy())
         if col.default is not None:
-            values = _objects((v if _given(v) else col.default for v in values), values.index)
-        empty = ~values.map(_given).astype(bool).to_numpy()
+            values = _objects((v if is_given(v) else col.default for v in values), values.index)
+        empty = ~values.map(is_given).astype(bool).to_numpy()
         if col.required:
             rej.add(empty & ~bad, col.name, "required but empty")
         if col.choices:
