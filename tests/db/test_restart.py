@@ -61,14 +61,18 @@ def test_database_restart_during_intake_loses_no_acknowledged_incident(own_clust
             req = urllib.request.Request(base, data=body, method="POST", headers={
                 "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
             try:
-                with urllib.request.urlopen(req, timeout=30) as resp:
+                with urllib.request.urlopen(req, timeout=15) as resp:
                     code, payload = resp.status, resp.read().decode()
             except urllib.error.HTTPError as exc:
                 code, payload = exc.code, exc.read().decode()
+            except OSError as exc:  # no answer at all (timeout, reset): never acknowledged
+                code, payload = 0, repr(exc)
             with lock:
                 answers.append(code)
                 if code == 201:
                     acknowledged[tag] = json.loads(payload)["id"]
+                elif code == 0:
+                    bad_bodies.append(f"no answer: {payload}")
                 elif code != 503 or "Traceback" in payload or json.loads(payload).get("error") != "database_unavailable":
                     bad_bodies.append(f"{code}: {payload[:300]}")
             if code == 503:
@@ -86,7 +90,7 @@ def test_database_restart_during_intake_loses_no_acknowledged_incident(own_clust
         time.sleep(3)
         stop.set()
         for f in futures:
-            f.result()
+            f.result(timeout=60)
     server.shutdown()
 
     assert bad_bodies == [], bad_bodies[:3]
