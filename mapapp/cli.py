@@ -227,6 +227,60 @@ def export_cmd(layer: str, file: Path) -> None:
     click.echo(f"{n} {layer} written to {file}")
 
 
+# --- plan --------------------------------------------------------------------------------------
+@main.group()
+def plan() -> None:
+    """Grid plans: coverage check, export, publish."""
+
+
+@plan.command("check")
+@click.argument("plan_id", type=int)
+@click.option("--sliver-m2", type=float, default=200.0, show_default=True)
+def plan_check_cmd(plan_id: int, sliver_m2: float) -> None:
+    """Print the coverage check of plan PLAN_ID as JSON; exit 1 when it finds problems."""
+    from mapapp.grids import plan_check
+    from mapapp.grids.coverage import CheckOptions
+
+    with _engine().connect() as conn:
+        result = plan_check.run(conn, plan_id, CheckOptions(sliver_m2=sliver_m2))
+    click.echo(json.dumps({"summary": result["summary"],
+                           "problems": [f["properties"] for f in result["features"]]}, ensure_ascii=False))
+    if not result["summary"]["ok"]:
+        sys.exit(1)
+
+
+@plan.command("export")
+@click.argument("plan_id", type=int)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def plan_export_cmd(plan_id: int, file: Path) -> None:
+    """Write plan PLAN_ID to FILE: .geojson, .gpkg, .shp, .csv (unit_id, grid_code) or .evaluation.json."""
+    from mapapp.grids.plan_export import export
+
+    try:
+        with _engine().connect() as conn:
+            n = export(conn, plan_id, file)
+    except (UserError, OSError) as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{n} rows of plan {plan_id} written to {file}")
+
+
+@plan.command("publish")
+@click.argument("plan_id", type=int)
+@click.option("--note", default=None)
+def plan_publish_cmd(plan_id: int, note: str | None) -> None:
+    """Publish plan PLAN_ID through the gate; prints what fails and exits 1 otherwise."""
+    from mapapp.grids import plans
+    from mapapp.grids import queries as gq
+
+    with _engine().begin() as conn:
+        failures = plans.gate(conn, plan_id)
+        if failures:
+            click.echo(json.dumps(failures, ensure_ascii=False), err=True)
+            raise click.ClickException(f"{len(failures)} check(s) fail; plan {plan_id} not published")
+        replaced = gq.publish(conn, plan_id, os.environ.get("USER"), note)
+    click.echo(f"plan {plan_id} published (replaces {replaced})")
+
+
 # --- patrol ------------------------------------------------------------------------------------
 @main.group()
 def patrol() -> None:

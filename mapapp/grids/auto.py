@@ -57,19 +57,28 @@ def bisect(xy: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
 
 
 def redistrict(community: BaseGeometry, points: np.ndarray, households: np.ndarray,
-               low: float, high: float) -> AutoResult:
-    """Grids for one community from its base units' points (metres) and households."""
+               low: float, high: float, xy: np.ndarray | None = None) -> AutoResult:
+    """Grids for one community from its base units' points and households; `xy` are the points
+    in metres when the geometries are lon/lat (cut in metres, draw in the stored coordinates)."""
+    hh = np.asarray(households, dtype=float)
+    return split_units(community, points, hh, part_count(float(hh.sum()), low, high), xy)
+
+
+def split_units(area: BaseGeometry, points: np.ndarray, households: np.ndarray, k: int,
+                xy: np.ndarray | None = None) -> AutoResult:
+    """k grids tiling `area`, balanced by households (also the one-click repair: k=2 over two
+    neighbouring grids)."""
     pts = np.asarray(points, dtype=object)
     hh = np.asarray(households, dtype=float)
-    k = part_count(float(hh.sum()), low, high)
-    xy = shapely.get_coordinates(pts)
-    labels = bisect(xy, hh, k)
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=community))
+    if len(pts) < k:
+        raise NoBalancedPlan(f"{len(pts)} base units cannot make {k} grids")
+    labels = bisect(shapely.get_coordinates(pts) if xy is None else np.asarray(xy, dtype=float), hh, k)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=area))
     # voronoi cells come in no fixed order: match each unit to the cell that contains it
     unit_idx, cell_idx = shapely.STRtree(cells).query(pts, predicate="within")
     cell_label = np.full(len(cells), -1)
     cell_label[cell_idx] = labels[unit_idx]
-    cells = shapely.intersection(cells, community)
+    cells = shapely.intersection(cells, area)
     cell_label, geoms = _make_contiguous(cells, cell_label, k)
     unit_cell = np.empty(len(pts), dtype=int)
     unit_cell[unit_idx] = cell_idx

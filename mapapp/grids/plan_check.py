@@ -57,3 +57,42 @@ def run(conn: Connection, plan_id: int, opts: CheckOptions = CheckOptions()) -> 
     table, summary = check(layers_from_rows(grids, comms, units), opts)
     return {"type": "FeatureCollection", "plan": plan_id, "summary": summary,
             "features": problem_features(table)}
+
+
+LOCAL_KINDS = ("gap", "overlap", "outside", "crosses_community", "unassigned_unit",
+               "multiply_assigned_unit")
+
+
+def _areal(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The polygon parts of clipped geometries (neighbours touching the region leave lines and
+    points): which rows keep an area, and their parts as multipolygons."""
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    poly = shapely.get_type_id(parts) == 3
+    keep = np.unique(idx[poly])
+    multi = shapely.multipolygons(parts[poly], indices=np.searchsorted(keep, idx[poly]))
+    return keep, np.asarray(multi, dtype=object).reshape(-1)
+
+
+def run_local(conn: Connection, plan_id: int, changed: list, opts: CheckOptions = CheckOptions()) -> dict:
+    """The check restricted to where an edit happened (the union of the changed grids before and
+    after): grids, communities and units there are clipped to that region, so the cost follows
+    the edit, not the plan. Problems elsewhere are not reported."""
+    region = shapely.union_all(shapely.from_geojson(np.array(changed, dtype=object)))
+    rows = gq.local_rows(conn, plan_id, tuple(shapely.bounds(region)))
+    layers = layers_from_rows(rows["grids"], rows["comms"], rows["units"])
+    g_keep, g_geoms = _areal(shapely.intersection(layers.grid_geoms, region))
+    c_keep, c_geoms = _areal(shapely.intersection(layers.community_geoms, region))
+    clip = PlanLayers(**{**layers.__dict__,
+                         "grid_codes": layers.grid_codes[g_keep], "grid_geoms": g_geoms,
+                         "grid_community": layers.grid_community[g_keep],
+                         "community_ids": layers.community_ids[c_keep],
+                         "community_codes": layers.community_codes[c_keep], "community_geoms": c_geoms})
+    inside = shapely.intersects(region, shapely.point_on_surface(clip.unit_geoms))
+    clip = PlanLayers(**{**clip.__dict__, "unit_ids": clip.unit_ids[inside],
+                         "unit_geoms": clip.unit_geoms[inside],
+                         "unit_households": clip.unit_households[inside]})
+    table, _ = check(clip, opts)
+    keep = np.isin(table["kind"], LOCAL_KINDS)
+    table = {k: v[keep] for k, v in table.items()}
+    return {"type": "FeatureCollection", "plan": plan_id, "local": True,
+            "features": problem_features(table)}

@@ -42,15 +42,18 @@ def frame_from_rows(rows: list[dict]) -> GridFrame:
 
     return GridFrame(codes=np.array([r["code"] for r in rows], dtype=object), geoms=metric,
                      households=col("households"), population=col("population"),
-                     incidents_12m=col("incidents_12m"), key_places=col("key_places"))
+                     incidents_12m=col("incidents_12m"), key_places=col("key_places"),
+                     staffing=col("staffing"))
 
 
-def run(conn: Connection, plan_id: int, bands: tuple[Band, ...] = DEFAULT_BANDS) -> dict:
-    """Per-grid metrics with band flags, the plan figures and each metric's provenance."""
-    rows = gq.plan_workload_rows(conn, plan_id)
+def run(conn: Connection, plan_id: int, bands: tuple[Band, ...] = DEFAULT_BANDS,
+        codes: list[str] | None = None) -> dict:
+    """Per-grid metrics with band flags, the plan figures and each metric's provenance; with
+    `codes`, only those grids (after an edit: computed from the change, not the whole plan)."""
+    rows = gq.plan_workload_rows(conn, plan_id, codes)
     out = evaluate(frame_from_rows(rows), bands)
     names = [r["name"] for r in rows]
-    grids = [{"code": code, "name": name,
+    grids = [{"code": code, "name": name, "waiver": rows[i]["waiver"],
               **{k: round(float(v[i]), 4) for k, v in out["values"].items()},
               "flags": {k: str(v[i]) for k, v in out["flags"].items()},
               "deviation": {k: round(float(v[i]), 4) for k, v in out["deviation"].items()},

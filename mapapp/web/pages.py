@@ -105,3 +105,32 @@ def patrol_page():
                        "reach": url_for("api_patrols.reach"), "basemap": url_for("api_meta.basemap"),
                        "patrol": url_for("api_patrols.get_patrol", patrol_id=0).rstrip("0")}}
     return render_template("patrol.html", areas=areas, area=area, config=config, simulated=simulated)
+
+@bp.get("/plan/<int:plan_id>")
+@login_required
+def plan_page(plan_id: int):
+    """The planner map (role planner): grids coloured by band, the check's problems, metrics,
+    paint base units into a grid, undo/redo."""
+    from flask import abort
+
+    from mapapp.web.auth import csrf_token
+
+    user = g.get("user")
+    if user is None or user["role"] not in ("planner", "admin"):
+        abort(403, description="the planner map needs the planner role")
+    with ext()["engine"].connect() as conn:
+        plan = gq.plan(conn, plan_id)
+        if plan is None:
+            abort(404, description=f"no grid plan {plan_id}")
+        bounds = gq.plan_extent(conn, plan_id) or cq.extent(conn) or (-180.0, -85.0, 180.0, 85.0)
+    settings = ext()["settings"]
+    base = f"/api/plans/{plan_id}"
+    config = {"lang": g.lang, "plan": plan_id, "name": plan["name"], "status": plan["status"],
+              "version": plan["version"], "bounds": bounds, "csrf": csrf_token(),
+              "tiles": settings.tiles, "tilesAttribution": settings.tiles_attribution,
+              "strings": {k: v for k, v in i18n.catalog(g.lang).items() if k.startswith("plan.")},
+              "urls": {"grids": url_for("api_grids.list_grids", plan=plan["name"]),
+                       "metrics": base + "/metrics", "check": base + "/check", "units": base + "/units",
+                       "edits": base + "/edits", "undo": base + "/undo", "redo": base + "/redo",
+                       "basemap": url_for("api_meta.basemap")}}
+    return render_template("plan.html", plan=plan, config=config)

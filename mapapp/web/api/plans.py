@@ -1,13 +1,14 @@
-"""Grid plans: the coverage check and the workload metrics of a plan."""
+"""Grid plans: coverage check, workload metrics, drafts, versioned edits with undo/redo,
+the publish gate, publication history and rollback, comparison of two plans."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from mapapp.errors import NotFound, ParamError
-from mapapp.grids import plan_check, plan_metrics
+from mapapp.errors import NotFound, ParamError, UserError
+from mapapp.grids import auto_plan, plan_check, plan_metrics, plans
 from mapapp.grids import queries as gq
 from mapapp.grids.coverage import CheckOptions
-from mapapp.web.auth import login_required
+from mapapp.web.auth import current_user, login_required, role_required
 from mapapp.web.setup import ext
 
 bp = Blueprint("api_plans", __name__)
@@ -57,3 +58,153 @@ def plan_metrics_view(plan_id: int):
         if gq.plan(conn, plan_id) is None:
             raise NotFound(f"no grid plan {plan_id}", field="plan")
         return jsonify(plan_metrics.run(conn, plan_id, bands))
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise UserError("send a JSON object", field="body")
+    return body
+
+
+def _bands():
+    try:
+        return plan_metrics.parse_bands(request.args.get("band"))
+    except ValueError as exc:
+        raise ParamError(str(exc), field="band") from None
+
+
+def _plan_json(conn, plan_id: int) -> dict:
+    plan = gq.plan(conn, plan_id)
+    if plan is None:
+        raise NotFound(f"no grid plan {plan_id}", field="plan")
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in plan.items()} | \
+        gq.edit_counts(conn, plan_id)
+
+
+@bp.get("/api/plans/<int:plan_id>")
+@login_required
+def plan_view(plan_id: int):
+    with ext()["engine"].connect() as conn:
+        return jsonify(_plan_json(conn, plan_id))
+
+
+@bp.post("/api/plans/drafts")
+@role_required("planner")
+def new_draft():
+    name = str(_body().get("name") or "").strip()
+    if not name or len(name) > 200:
+        raise UserError("name (1-200 characters) is required", field="name")
+    with ext()["engine"].begin() as conn:
+        if gq.plan_name_taken(conn, name):
+            raise UserError(f"a plan named {name!r} exists", field="name", code="conflict", status=409)
+        plan_id = gq.create_draft(conn, name)
+        if plan_id is None:
+            raise UserError("there is no published plan to copy", field="plan", code="not_found", status=404)
+        out = _plan_json(conn, plan_id)
+    return jsonify(out), 201
+
+
+@bp.post("/api/plans/<int:plan_id>/edits")
+@role_required("planner")
+def edit_plan(plan_id: int):
+    body = _body()
+    with ext()["engine"].begin() as conn:
+        out = plans.edit(conn, plan_id, body.get("version"), str(body.get("action") or ""),
+                         body, current_user()["name"])
+    return jsonify(out)
+
+
+@bp.post("/api/plans/<int:plan_id>/undo")
+@role_required("planner")
+def undo(plan_id: int):
+    with ext()["engine"].begin() as conn:
+        return jsonify(plans.step(conn, plan_id, _body().get("version"), redo=False))
+
+
+@bp.post("/api/plans/<int:plan_id>/redo")
+@role_required("planner")
+def redo(plan_id: int):
+    with ext()["engine"].begin() as conn:
+        return jsonify(plans.step(conn, plan_id, _body().get("version"), redo=True))
+
+
+@bp.post("/api/plans/<int:plan_id>/publish")
+@role_required("planner")
+def publish(plan_id: int):
+    body = _body()
+    bands = _bands()
+    with ext()["engine"].begin() as conn:
+        plan = _plan_json(conn, plan_id)
+        if plan["status"] == "published":
+            raise UserError(f"plan {plan_id} is already published", field="plan", code="conflict", status=409)
+        if plan["status"] == "draft" and body.get("version") != plan["version"]:
+            raise plans.StaleVersion(f"plan {plan_id} is at version {plan['version']}", field="version",
+                                     extra={"current_version": plan["version"]})
+        failures = plans.gate(conn, plan_id, bands)
+        if failures:
+            return jsonify({"error": "publish_gate", "field": "plan", "failures": failures,
+                            "message": f"{len(failures)} check(s) fail; fix them or waive a band "
+                                       "with a reason"}), 422
+        replaced = gq.publish(conn, plan_id, current_user()["name"], body.get("note"))
+    return jsonify({"plan": plan_id, "status": "published", "replaced": replaced})
+
+
+@bp.get("/api/plans/publications")
+@login_required
+def publication_history():
+    with ext()["engine"].connect() as conn:
+        rows = gq.publications(conn)
+    return jsonify([{**r, "at": r["at"].isoformat()} for r in rows])
+
+
+@bp.get("/api/plans/compare")
+@login_required
+def compare():
+    ids = []
+    for name in ("a", "b"):
+        try:
+            ids.append(int(request.args.get(name, "")))
+        except ValueError:
+            raise ParamError(f"{name} must be a plan id", field=name) from None
+    with ext()["engine"].connect() as conn:
+        for name, pid in zip(("a", "b"), ids):
+            if gq.plan(conn, pid) is None:
+                raise NotFound(f"no grid plan {pid}", field=name)
+        out = gq.compare(conn, *ids)
+    share = out["changed"] / out["households"] if out["households"] else 0.0
+    return jsonify({"a": ids[0], "b": ids[1], **out, "share_changed": round(share, 6)})
+
+
+@bp.get("/api/plans/<int:plan_id>/units")
+@login_required
+def plan_units(plan_id: int):
+    with ext()["engine"].connect() as conn:
+        if gq.plan(conn, plan_id) is None:
+            raise NotFound(f"no grid plan {plan_id}", field="plan")
+        feats = gq.plan_units_geojson(conn, plan_id)
+    resp = jsonify({"type": "FeatureCollection", "features": feats})
+    resp.mimetype = "application/geo+json"
+    return resp
+
+
+@bp.post("/api/plans/<int:plan_id>/auto")
+@role_required("planner")
+def auto(plan_id: int):
+    """A new draft redistricted from base units: {name, band: [low, high], keep_locked}."""
+    body = _body()
+    name = str(body.get("name") or "").strip()
+    band = body.get("band", [300, 500])
+    if not name or len(name) > 200:
+        raise UserError("name (1-200 characters) is required", field="name")
+    if (not isinstance(band, list) or len(band) != 2 or not all(isinstance(x, (int, float)) for x in band)
+            or not 0 < band[0] < band[1]):
+        raise UserError("band must be [low, high] households with 0 < low < high", field="band")
+    with ext()["engine"].begin() as conn:
+        if gq.plan(conn, plan_id) is None:
+            raise NotFound(f"no grid plan {plan_id}", field="plan")
+        if gq.plan_name_taken(conn, name):
+            raise UserError(f"a plan named {name!r} exists", field="name", code="conflict", status=409)
+        out = auto_plan.run(conn, plan_id, name, float(band[0]), float(band[1]),
+                            keep_locked=bool(body.get("keep_locked", True)))
+    return jsonify(out), 201
