@@ -117,6 +117,9 @@ class BaseUnit(Base):
     )
 
 
+_OPEN = "status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled')"
+
+
 class Incident(Base):
     """grid_id/community_id/assign_flag are set from the location by a trigger on insert."""
     __tablename__ = "incidents"
@@ -144,8 +147,8 @@ class Incident(Base):
         CheckConstraint("priority IN ('normal', 'high', 'urgent')", name="incident_priority_valid"),
         CheckConstraint("assign_flag IS NULL OR assign_flag IN ('boundary', 'outside')",
                         name="incident_assign_flag_valid"),
-        Index("incidents_open_due", "due_at",
-              postgresql_where=text("status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled')")),
+        Index("incidents_open_due", "due_at", postgresql_where=text(_OPEN)),
+        Index("incidents_open_geom", "geom", postgresql_using="gist", postgresql_where=text(_OPEN)),
     )
 
 

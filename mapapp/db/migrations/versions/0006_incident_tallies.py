@@ -101,13 +101,16 @@ def _table(span: str) -> None:
     )
 
 
-# overdue counts come from raw rows: open cases with a deadline, a small share of all cases
-OPEN_DUE_INDEX = ("CREATE INDEX incidents_open_due ON incidents (due_at) WHERE status IN "
-                  "('reported', 'registered', 'dispatched', 'in_progress', 'handled')")
+# Open cases are a small share of all cases: overdue counts (tiles) and duplicate suggestions
+# (intake) read them through partial indexes
+OPEN = "('reported', 'registered', 'dispatched', 'in_progress', 'handled')"
+OPEN_INDEXES = (f"CREATE INDEX incidents_open_due ON incidents (due_at) WHERE status IN {OPEN}",
+                f"CREATE INDEX incidents_open_geom ON incidents USING gist (geom) WHERE status IN {OPEN}")
 
 
 def upgrade() -> None:
-    op.execute(OPEN_DUE_INDEX)
+    for sql in OPEN_INDEXES:
+        op.execute(sql)
     _table("day")
     _table("month")
     op.execute(CELL)
@@ -117,7 +120,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX incidents_open_due")
+    op.execute("DROP INDEX incidents_open_due, incidents_open_geom")
     for name in ("insert", "update", "delete", "truncate"):
         op.execute(f"DROP TRIGGER incident_tally_{name} ON incidents")
     op.execute("DROP FUNCTION incident_tally_insert(), incident_tally_update(), incident_tally_delete(), "
