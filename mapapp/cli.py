@@ -412,19 +412,37 @@ def ensure_admin(engine) -> None:
 @main.command("serve")
 @click.option("--port", type=int, envvar="MAPAPP_PORT", default=5000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-def serve(port: int, host: str) -> None:
-    """Serve the web app."""
-    from werkzeug.serving import run_simple
+@click.option("--workers", type=int, envvar="MAPAPP_WORKERS", default=lambda: 2 * (os.cpu_count() or 1),
+              show_default="2 x cores", help="gunicorn worker processes")
+@click.option("--threads", type=int, default=4, show_default=True, help="threads per worker")
+def serve(port: int, host: str, workers: int, threads: int) -> None:
+    """Serve the web app with gunicorn (several processes, each with its own database pool)."""
+    from gunicorn.app.base import BaseApplication
 
     from mapapp import create_app
     from mapapp.db.session import DatabaseError
+    from mapapp.web.setup import ext
 
     try:
         app = create_app(_settings())
     except DatabaseError as exc:
         raise _fail(exc) from exc
-    click.echo(f"mapapp on http://{host}:{port}/")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+    def post_fork(server, worker) -> None:
+        ext(app)["engine"].dispose(close=False)  # connections opened before the fork stay the parent's
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                               "worker_class": "gthread", "preload_app": True, "post_fork": post_fork,
+                               "graceful_timeout": 10, "forwarded_allow_ips": "127.0.0.1"}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    click.echo(f"mapapp on http://{host}:{port}/ ({workers} workers x {threads} threads)")
+    Server().run()
 
 
 @main.command("demo")
