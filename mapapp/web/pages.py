@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request, url_for
 
 from mapapp.city import queries as cq
+from mapapp.db.models import INCIDENT_STATUSES
 from mapapp.grids import queries as gq
 from mapapp.incidents import queries as iq
 from mapapp.web import i18n
@@ -62,7 +63,8 @@ def command_center():
         "simulated": simulated, "pointZoom": iq.TILE_POINT_ZOOM,
     }
     return render_template("command_center.html", folium=render_parts(m), config=config,
-                           districts=districts, area=area, simulated=simulated,
+                           districts=districts, area=area, simulated=simulated, statuses=INCIDENT_STATUSES,
+                           communities=communities, grids=grids,
                            other_lang="en" if lang == "zh" else "zh")
 
 
@@ -106,6 +108,7 @@ def patrol_page():
                        "patrol": url_for("api_patrols.get_patrol", patrol_id=0).rstrip("0")}}
     return render_template("patrol.html", areas=areas, area=area, config=config, simulated=simulated)
 
+
 @bp.get("/plan/<int:plan_id>")
 @login_required
 def plan_page(plan_id: int):
@@ -134,3 +137,4 @@ def plan_page(plan_id: int):
                        "edits": base + "/edits", "undo": base + "/undo", "redo": base + "/redo",
                        "basemap": url_for("api_meta.basemap")}}
     return render_template("plan.html", plan=plan, config=config)
+

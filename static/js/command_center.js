@@ -70,6 +70,9 @@
       var q = new URLSearchParams(api.period()), cats = api.categories();
       if (cats && cats.length) q.set("category", cats.join(","));
       if (document.getElementById("overdue-only").checked) q.set("overdue", "true");
+      var status = document.getElementById("status-filter").value, where = document.getElementById("where-filter").value;
+      if (status) q.set("status", status);
+      if (where) q.set(where.split(":")[0], where.slice(where.indexOf(":") + 1));
       Object.keys(extra || {}).forEach(function (k) { q.set(k, extra[k]); });
       return q;
     },
@@ -297,6 +300,8 @@
         api.refresh();
       }); });
       document.getElementById("overdue-only").addEventListener("change", api.refresh);
+      document.getElementById("status-filter").addEventListener("change", api.refresh);
+      document.getElementById("where-filter").addEventListener("change", api.refresh);
       document.getElementById("grid-panel-close").addEventListener("click", function () { document.getElementById("grid-panel").hidden = true; });
       map.on("moveend", function () { api.loadIncidents(); api.loadBasemap(); });
       function labelsByZoom() {  // zoomed out: no grid codes, small key places, so clusters show
