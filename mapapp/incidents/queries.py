@@ -305,11 +305,11 @@ def tile(conn: Connection, f: IncidentFilter, z: int, x: int, y: int, use_tallie
         dense = held > TILE_POINT_CAP
         if not dense:
             return _point_tile(conn, f, z, x, y)
-    # clusters: 16 x 16 cells a tile; the tallies' own cells (4 x 4 to 8 x 8 a tile) just above
-    # TILE_POINT_ZOOM, when the tile is too dense for single incidents
+    # clusters: 16 x 16 cells a tile; above TILE_POINT_ZOOM, when a tile is too dense for single
+    # incidents, the tallies' own cells (8 x 8 to 2 x 2 a tile up to zoom 17), raw rows beyond
     level = z + 4
     if use_tally and level > tally.LEVEL:
-        if z + 2 <= tally.LEVEL:
+        if z < tally.LEVEL:
             level = tally.LEVEL
         else:
             use_tally = False
