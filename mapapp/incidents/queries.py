@@ -116,6 +116,19 @@ def insert(conn: Connection, values: dict, wkb: bytes, deadline_hours: float, ac
     return dict(row)
 
 
+def last_id(conn: Connection) -> int:
+    return conn.execute(text("SELECT coalesce(max(id), 0) FROM incidents")).scalar_one()
+
+
+def record_reports(conn: Connection, after_id: int, actor: str, note: str) -> int:
+    """The first history step of incidents loaded in bulk (ids above `after_id` without one)."""
+    return conn.execute(text("""
+        INSERT INTO incident_events (incident_id, action, to_status, actor, note)
+        SELECT i.id, 'report', i.status, :a, :n FROM incidents i
+         WHERE i.id > :after AND NOT EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = i.id)
+         ORDER BY i.id"""), {"after": after_id, "a": actor, "n": note}).rowcount
+
+
 def open_nearby(conn: Connection, incident_id: int, metres: float, hours: float) -> list[dict]:
     """Open incidents of the same category within `metres` and `hours` of this one: likely duplicates."""
     rows = conn.execute(text("""

@@ -1,6 +1,8 @@
 """Intake (POST /api/incidents), one case with its history, and workflow transitions."""
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import text
 
@@ -171,3 +173,58 @@ def test_database_unreachable_is_503_and_nothing_is_written(app, city, engine):
     assert r.status_code == 503 and r.json["error"] == "database_unavailable" and r.headers["Retry-After"] == "5"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM incidents WHERE category = 'public_order'")).scalar() == 0
+
+
+def _upload(app, city, name: str, body: bytes, **form):
+    c = app.test_client()
+    data = {"file": (io.BytesIO(body), name), **form}
+    return c.post("/api/incidents/import", data=data, content_type="multipart/form-data",
+                  headers={"Authorization": f"Bearer {city['token']}"})
+
+
+def test_bulk_intake_over_http_validates_like_the_importer(app, city, engine):
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM incidents")).scalar()
+    csv = ("lon,lat,category,reported_at,description\n"
+           "24.942,60.163,public_order.noise,2026-11-01T08:00:00Z,one\n"
+           "24.947,60.168,safety.gas,2026-11-02T09:00:00Z,<b>two</b>\n").encode()
+    r = _upload(app, city, "cases.csv", csv)
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["loaded"] == 2
+    with engine.connect() as conn:
+        rows = conn.execute(text("""
+            SELECT i.description, g.code, e.action, e.actor FROM incidents i
+              JOIN grids g ON g.id = i.grid_id JOIN incident_events e ON e.incident_id = i.id
+             WHERE i.description IN ('one', '<b>two</b>') ORDER BY i.id""")).all()
+        assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == before + 2
+    assert rows == [("one", "910101001001001", "report", "dispatcher"),
+                    ("<b>two</b>", "910101001001002", "report", "dispatcher")]
+
+
+def test_bulk_intake_with_a_bad_row_loads_nothing_and_names_it(app, city, engine):
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM incidents")).scalar()
+    csv = ("lon,lat,category\n24.942,60.163,public_order.noise\n24.943,60.164,no.such\n"
+           "60.164,24.943,public_order.noise\n").encode()
+    r = _upload(app, city, "cases.csv", csv)
+    body = r.get_json()
+    assert r.status_code == 422 and body["error"] == "rows_rejected" and body["rejected"] == 2
+    assert [(x["row"], x["field"]) for x in body["rejects"]] == [(3, "category"), (4, "geometry")]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == before
+
+
+@pytest.mark.parametrize("name,body,field", [
+    ("cases.txt", b"x", "file"),
+    ("cases.csv", b"", "file"),
+    ("cases.geojson", b"{not json", "file"),
+])
+def test_bulk_intake_bad_files(app, city, name, body, field):
+    r = _upload(app, city, name, body)
+    assert r.status_code == 400 and r.get_json()["field"] == field, r.get_json()
+
+
+def test_bulk_intake_needs_a_dispatcher(app, city):
+    r = app.test_client().post("/api/incidents/import", data={"file": (io.BytesIO(b"lon,lat\n"), "a.csv")},
+                               content_type="multipart/form-data")
+    assert r.status_code == 401

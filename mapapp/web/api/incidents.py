@@ -1,7 +1,9 @@
 """Incidents: the paged GeoJSON list, intake, one case with its history, workflow transitions."""
 from __future__ import annotations
 
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 from flask import Blueprint, g, jsonify, request, url_for
 
@@ -9,6 +11,7 @@ from mapapp.errors import NotFound, ParamError, UserError
 from mapapp.incidents import filters, intake, workflow
 from mapapp.incidents import queries as q
 from mapapp.io.queries import jurisdiction
+from mapapp.io.store import ImportRejected, import_file
 from mapapp.web.api.common import incident_filter
 from mapapp.web.auth import login_required, role_required
 from mapapp.web.setup import ext
@@ -107,6 +110,43 @@ def create_incident():
                     "possible_duplicates": dupes})
     resp.status_code = 201
     resp.headers["Location"] = url_for("api_incidents.get_incident", incident_id=row["id"])
+    return resp
+
+
+BULK_SUFFIXES = (".csv", ".geojson", ".json", ".gpkg", ".zip")
+
+
+@bp.post("/api/incidents/import")
+@role_required("dispatcher")
+def import_incidents():
+    """Bulk intake: a CSV (lon/lat columns), GeoJSON, GeoPackage or zipped Shapefile through the
+    importer's validation, all or nothing; a bad row is a 422 naming every rejected row."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ParamError("send the file as multipart form field 'file'", field="file")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in BULK_SUFFIXES:
+        raise ParamError(f"file must end in one of {', '.join(BULK_SUFFIXES)}, got {suffix or 'nothing'!r}",
+                         field="file")
+    datum = request.form.get("datum", "wgs84")
+    crs = request.form.get("crs") or None
+    with tempfile.TemporaryDirectory() as tmp, ext()["engine"].begin() as conn:
+        path = Path(tmp) / f"upload{suffix}"
+        upload.save(path)
+        before = q.last_id(conn)
+        try:
+            report = import_file(conn, "incidents", path, crs=crs, datum=datum)
+        except ImportRejected as exc:
+            rejects = [{"row": r.row, "field": r.field, "reason": r.reason} for r in exc.report.rejects[:200]]
+            raise UserError(f"nothing was imported: {exc.report.rejected} of {exc.report.read} rows rejected",
+                            row=exc.row, status=422, code="rows_rejected",
+                            extra={"rejected": exc.report.rejected, "read": exc.report.read,
+                                   "rejects": rejects}) from exc
+        except ValueError as exc:
+            raise UserError(str(exc), field="file") from exc
+        q.record_reports(conn, before, g.user["name"], f"bulk intake: {upload.filename}")
+    resp = jsonify({"read": report.read, "loaded": report.loaded, "notes": report.notes})
+    resp.status_code = 201
     return resp
 
 
