@@ -13,7 +13,7 @@ WEIGHT_FIELDS = ("none", "count", "weight")
 MIN_SIZE, MAX_SIZE = 10.0, 10000.0
 MAX_K = 100
 #: the incident filter's own parameters, passed through to mapapp.incidents.filters.parse
-FILTER_KEYS = ("since", "until", "category", "status", "grid", "community", "bbox")
+FILTER_KEYS = ("since", "until", "category", "status", "grid", "community", "overdue", "bbox")
 KEYS = ("method", "cells", "size", "k", "distance", "alpha", "fdr", "optimized", "area", "plan",
         "weight", "mask", "lang")
 

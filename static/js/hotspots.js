@@ -1,13 +1,20 @@
 /* Hot spot layers of the command-center map: Gi* cells from /api/hotspots coloured by confidence
  * bin (red hot, blue cold), with a legend and the run's choices and warnings; DBSCAN cluster hulls
- * and a kernel-density heat raster with its bandwidth. It follows the same
- * period and category filters as the incident layer (mapapp.period / mapapp.categories) and
+ * and a kernel-density heat raster with its bandwidth. It follows the same filters as the
+ * incident layer (mapapp.query) and
  * reloads when any filter in the side panel changes. Text from the server is set as textContent. */
 (function () {
   "use strict";
   var COLORS = {"3": "#b2182b", "2": "#ef8a62", "1": "#fddbc7", "0": "#f7f7f7",
                 "-1": "#d1e5f0", "-2": "#67a9cf", "-3": "#2166ac"};
   var box = null, map = null, layer = null, pending = null;
+
+  // the incident layer's own filters (period, category, status, grid/community, overdue) and the area
+  function filterQuery(el) {
+    var q = window.mapapp.query();
+    if (el.dataset.area) q.set("area", el.dataset.area);
+    return q;
+  }
 
   function status(text) { document.getElementById("hotspot-status").textContent = text; }
 
@@ -35,9 +42,7 @@
     if (pending) pending.abort();
     if (!box.checked) { if (layer) { map.removeLayer(layer); layer = null; } return; }
     pending = new AbortController();
-    var q = new URLSearchParams(window.mapapp.period()), cats = window.mapapp.categories();
-    if (cats) q.set("category", cats.length ? cats.join(",") : "none");
-    if (box.dataset.area) q.set("area", box.dataset.area);
+    var q = filterQuery(box);
     status(box.dataset.loading);
     document.body.removeAttribute("data-hotspots");
     fetch(box.dataset.url + "?" + q.toString(), {credentials: "same-origin", signal: pending.signal})
@@ -65,12 +70,6 @@
   // DBSCAN cluster hulls and the kernel-density heat raster: the same filters, their own toggles.
   var extra = {clusters: null, heat: null}, labels = {};
 
-  function filterQuery(el) {
-    var q = new URLSearchParams(window.mapapp.period()), cats = window.mapapp.categories();
-    if (cats) q.set("category", cats.length ? cats.join(",") : "none");
-    if (el.dataset.area) q.set("area", el.dataset.area);
-    return q;
-  }
 
   function heatImage(d) {
     var canvas = document.createElement("canvas"), ctx = canvas.getContext("2d");

@@ -183,3 +183,11 @@ def test_backtest_scores_every_method_at_four_coverages(viewer, emerging_city):
                          ("split=2026-02-23&until=2026-03-16", "since"), ("split=x&since=1d&until=1d", "split")):
         r = viewer.get(f"/api/hotspots/backtest?{query}")
         assert r.status_code == 400 and r.json["field"] == field, query
+
+
+def test_follows_every_incident_layer_filter(viewer, busy):
+    everything = viewer.get("/api/hotspots?size=150").json["meta"]["incidents"]
+    r = viewer.get("/api/hotspots?size=150&status=open&overdue=false&community=910101001001")
+    assert r.status_code == 200, r.json
+    assert 0 < r.json["meta"]["incidents"] < everything
+    assert r.json["meta"]["filter"]["statuses"]
