@@ -228,7 +228,7 @@ def kpi_rows(conn: Connection, f: IncidentFilter, level: str, tz: str) -> list[d
 
 TILE_EXTENT = 4096
 TILE_POINT_ZOOM = 15  # from this zoom on, a tile carries single incidents unless it holds more than the cap
-TILE_POINT_CAP = 5000
+TILE_POINT_CAP = 2000
 TILE_GRID = 16  # clusters: 16 x 16 cells a tile below TILE_POINT_ZOOM, so at most 256 features
 MERCATOR_HALF = 20037508.342789244  # half the Web Mercator world width in metres
 
