@@ -65,7 +65,7 @@ def _check_routes(p: Problem, sol) -> None:
 def test_one_team_finds_the_brute_force_optimum(seed):
     p = _instance(seed, 7, shift=2400)
     best = _brute_force(p)
-    sol = solve(p, time_limit=1.0)
+    sol = solve(p, time_limit=3.0)  # generous: on a loaded machine 1 s once stopped one short
     _check_routes(p, sol)
     assert sol.value == best
     assert 0 < best < p.values.sum()  # the shift is short enough that choosing matters
@@ -74,7 +74,7 @@ def test_one_team_finds_the_brute_force_optimum(seed):
 def test_two_teams_find_the_brute_force_optimum():
     p = _instance(7, 6, shift=1500, teams=2)
     best = _brute_force(p)
-    sol = solve(p, time_limit=1.0)
+    sol = solve(p, time_limit=3.0)
     _check_routes(p, sol)
     assert sol.value == best and len(sol.routes) == 2
 
