@@ -101,18 +101,22 @@ def insert(conn: Connection, values: dict, wkb: bytes, deadline_hours: float, ac
            source_note: str | None = None) -> dict:
     """Insert one incident (the trigger assigns grid and community) and its first history step."""
     row = conn.execute(text("""
-        INSERT INTO incidents (category, reported_at, status, priority, source, description, weight,
-                               count, deadline_hours, geom)
-        VALUES (:category, coalesce(:reported_at, now()), 'reported', :priority, :source, :description,
-                :weight, :count, :deadline_hours, ST_GeomFromWKB(:wkb, 4326))
-        RETURNING id, reported_at, assign_flag,
-                  (SELECT code FROM grids WHERE id = grid_id) AS grid,
-                  (SELECT code FROM admin_areas WHERE id = community_id) AS community"""),
+        WITH n AS (
+          INSERT INTO incidents (category, reported_at, status, priority, source, description, weight,
+                                 count, deadline_hours, geom)
+          VALUES (:category, coalesce(:reported_at, now()), 'reported', :priority, :source, :description,
+                  :weight, :count, :deadline_hours, ST_GeomFromWKB(:wkb, 4326))
+          RETURNING id, reported_at, assign_flag, grid_id, community_id),
+        step AS (
+          INSERT INTO incident_events (incident_id, action, to_status, actor, note)
+          SELECT id, 'report', 'reported', :actor, :note FROM n)
+        SELECT id, reported_at, assign_flag,
+               (SELECT code FROM grids WHERE id = n.grid_id) AS grid,
+               (SELECT code FROM admin_areas WHERE id = n.community_id) AS community
+          FROM n"""),
         {**{k: values.get(k) for k in ("category", "reported_at", "priority", "source", "description",
                                        "weight", "count")},
-         "deadline_hours": deadline_hours, "wkb": wkb}).mappings().one()
-    conn.execute(text("INSERT INTO incident_events (incident_id, action, to_status, actor, note) "
-                      "VALUES (:i, 'report', 'reported', :a, :n)"), {"i": row["id"], "a": actor, "n": source_note})
+         "deadline_hours": deadline_hours, "wkb": wkb, "actor": actor, "note": source_note}).mappings().one()
     return dict(row)
 
 
