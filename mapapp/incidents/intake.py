@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from datetime import datetime, timezone
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from mapapp.errors import ParamError
@@ -14,7 +12,7 @@ from mapapp.geo import datum as datum_mod
 from mapapp.geo import validate as validate_geo
 from mapapp.incidents.taxonomy import Taxonomy
 from mapapp.io.layers import spec
-from mapapp.io.prepare import FUTURE_SLACK, is_given
+from mapapp.io.prepare import FUTURE_SLACK, coerce_one
 
 FIELDS = ("category", "reported_at", "priority", "source", "description", "weight", "count")
 SPEC = spec("incidents")
@@ -50,29 +48,12 @@ def _point(body: dict) -> tuple[dict, object]:
     return props, shapely.Point(float(lon), float(lat))
 
 
-def _coerce(value, kind: str):
-    """(typed value or None, given but unreadable) for one value, as io.prepare reads a column."""
-    if not is_given(value):
-        return None, False
-    if kind == "str":
-        return str(value).strip(), False
-    if kind in ("int", "float"):
-        number = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce")[0]
-        if pd.isna(number) or (kind == "int" and number != np.floor(number)):
-            return None, True
-        return (int if kind == "int" else float)(number), False
-    if kind == "datetime":
-        parsed = pd.to_datetime(pd.Series([str(value).strip().replace("/", "-")], dtype="string"),
-                                errors="coerce", utc=True, format="ISO8601")[0]
-        return (None, True) if pd.isna(parsed) else (parsed.to_pydatetime(), False)
-    raise ValueError(kind)
-
-
 def _problems(props: dict, lon: float, lat: float, datum: str, taxonomy: Taxonomy,
               jurisdiction) -> tuple[list[tuple[str, str]], dict, tuple[float, float]]:
     """Every problem (field, reason) in the order io.prepare finds them, the typed values and
-    the WGS84 point. The same rules as the importer, without a data frame for one row: a data
-    frame costs about 10 ms a request (tests/unit/test_intake_rules.py proves they agree)."""
+    the WGS84 point. The importer's rules and its own value parsing, without building a
+    GeoDataFrame and running the whole file pipeline for one row, which cost about 10 ms a
+    request (tests/unit/test_intake_rules.py proves both give the same answers)."""
     found: list[tuple[str, str]] = []
     bounds = jurisdiction.bounds if jurisdiction is not None else None
     swapped = bool(validate_geo.detect_swapped(np.array([lon]), np.array([lat]), bounds)[1][0])
@@ -90,7 +71,7 @@ def _problems(props: dict, lon: float, lat: float, datum: str, taxonomy: Taxonom
         if col.name not in FIELDS:
             continue
         raw = props.get(col.name)
-        value, bad = _coerce(raw, col.type)
+        value, bad = coerce_one(raw, col.type)
         if bad:
             found.append((col.name, f"not a valid {col.type}: {raw!r}"))
         if col.default is not None and value is None:

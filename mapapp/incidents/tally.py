@@ -5,7 +5,7 @@ and status. A time range is split into whole months (month tally), whole days ou
 tally) and the partial days at its ends (raw rows), so the sum is exact. Pure: no SQL."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from mapapp.incidents.filters import IncidentFilter
@@ -18,7 +18,7 @@ class Period:
     """[start, end) pieces of a time range; None is unbounded."""
     months: tuple[date | None, date | None] | None = None
     days: tuple[tuple[date | None, date | None], ...] = ()
-    raw: tuple[tuple[datetime | None, datetime | None], ...] = field(default_factory=tuple)
+    raw: tuple[tuple[datetime | None, datetime | None], ...] = ()
     undated: bool = False  # incidents without a time belong to an unbounded range only
 
 

@@ -77,3 +77,39 @@ def test_import_reports_rows_and_refuses_bad_files(run, db, tmp_path):
     out = tmp_path / "out.gpkg"
     r = run("export", "incidents", str(out))
     assert r.exit_code == 0 and out.exists()
+
+
+def test_serve_runs_gunicorn_workers_that_answer(db, tmp_path):
+    """`mapapp serve` (what ./scripts/demo ends in) starts worker processes that reach the database."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    exe = Path(sys.executable).with_name("mapapp")
+    env = {**os.environ, "DATABASE_URL": db.url.render_as_string(hide_password=False), "MAPAPP_HOME": str(tmp_path)}
+    server = subprocess.Popen([str(exe), "serve", "--port", str(port), "--workers", "2", "--threads", "2"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        answers = []
+        for _ in range(150):
+            try:
+                for _ in range(4):  # several requests, so more than one worker is likely to answer
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                        answers.append(r.status)
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read()
+                time.sleep(0.2)
+        assert answers == [200] * 4
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    assert "2 workers x 2 threads" in out
+    assert err.count("Booting worker") == 2

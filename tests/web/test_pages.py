@@ -73,3 +73,12 @@ def test_tile_server_replaces_the_drawn_base_map(engine, city, tmp_path):
 def test_public_read_mode_shows_the_map_without_login(public_app, city):
     r = public_app.test_client().get("/")
     assert r.status_code == 200 and "L.map(" in r.get_data(as_text=True)
+
+
+def test_map_offers_status_and_area_filters_with_names_escaped(viewer):
+    html = viewer.get("/").get_data(as_text=True)
+    assert '<select id="status-filter">' in html and '<option value="open">' in html
+    assert '<option value="closed">' in html and '<option value="voided">' in html
+    assert '<option value="community:910101001001">Test Community &lt;b&gt;</option>' in html
+    assert 'value="grid:910101001001001"' in html and "West &lt;script&gt;" in html
+    assert "West <script>" not in html
