@@ -162,3 +162,24 @@ def test_zoomed_out_map_shows_vector_tile_clusters(page, server, sample_city):
     page.wait_for_timeout(500)
     shot(page, "clusters")
     assert not page.errors, page.errors
+
+
+def test_status_and_area_filters_narrow_the_latest_list(page, server, sample_city):
+    login(page, server)
+    page.wait_for_selector("#latest li[data-id]", timeout=30000)
+    page.select_option("#period", "all")
+    community = page.eval_on_selector("#where-filter option[value^='community:']", "o => o.value")
+    page.select_option("#status-filter", "closed")
+    page.select_option("#where-filter", community)
+    code = community.split(":", 1)[1]
+    with sample_city.connect() as conn:
+        expected = conn.execute(text("""
+            SELECT i.id FROM incidents i JOIN admin_areas c ON c.id = i.community_id
+             WHERE i.status = 'closed' AND c.code = :c ORDER BY i.reported_at DESC, i.id DESC LIMIT 20"""),
+            {"c": code}).scalars().all()
+    assert expected
+    page.wait_for_function(
+        """(want) => { const got = [...document.querySelectorAll('#latest li[data-id]')].map(li => Number(li.dataset.id));
+                       return got.length === want.length && got.every(id => want.includes(id)); }""",
+        arg=expected, timeout=30000)
+    shot(page, "filters-status-community")
