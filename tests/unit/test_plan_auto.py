@@ -38,3 +38,31 @@ def test_part_count_and_impossible_band():
     assert part_count(4000, 300, 500) == 10
     with pytest.raises(NoBalancedPlan):
         part_count(250, 300, 500)
+
+
+def test_sample_city_communities_in_band_and_contiguous():
+    """The Helsinki sample's buildings (estimated households, up to 437 in one building):
+    every community's grids come out in band, one piece each, holding all its households."""
+    import geopandas as gpd
+    from pathlib import Path
+
+    from mapapp.geo.crs import utm_crs_for
+    root = Path(__file__).resolve().parents[2] / "geodata" / "helsinki"
+    crs = utm_crs_for(24.95, 60.17)
+    areas = gpd.read_file(root / "admin_areas.geojson").to_crs(crs)
+    units = gpd.read_file(root / "base_units.geojson").to_crs(crs)
+    pts = units.geometry.representative_point().values
+    comms = areas[areas.level == "community"]
+    assert len(comms) == 6
+    for geom in comms.geometry:
+        mine = shapely.within(pts, geom)
+        res = redistrict(geom, pts[mine], units.households.values[mine], 300, 500)
+        assert ((res.households >= 300) & (res.households <= 500)).all(), res.households
+        assert res.households.sum() == units.households.values[mine].sum()
+        assert (shapely.get_type_id(res.geoms) == 3).all()
+        assert shapely.contains(res.geoms[res.labels], pts[mine]).all()
+
+
+def test_infeasible_band_says_the_arithmetic():
+    with pytest.raises(NoBalancedPlan, match=r"ceil\(520/500\) = 2 .* floor\(520/300\) = 1"):
+        part_count(520, 300, 500)
