@@ -15,6 +15,7 @@ from flask import (Blueprint, Flask, abort, g, jsonify, redirect, render_templat
                    session, url_for)
 
 from mapapp.accounts import queries as accounts
+from mapapp.web import policy
 from mapapp.web.setup import ext
 
 bp = Blueprint("auth", __name__)
@@ -114,7 +115,7 @@ def login():
             session["user_id"] = user["id"]
             return redirect(_safe_next(request.args.get("next")))
         error = "login_failed"
-    return render_template("login.html", error=error, csrf_token=csrf_token()), (401 if error else 200)
+    return render_template("login.html", error=error), (401 if error else 200)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -123,8 +124,13 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _enforce_policy():
+    return policy.enforce(current_user(), ext()["settings"].public_read)
+
+
 def init(app: Flask) -> None:
     app.before_request(_load_user)
+    app.before_request(_enforce_policy)
     app.before_request(_check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["current_user"] = current_user
