@@ -98,26 +98,49 @@ def any_simulated(conn: Connection) -> bool:
 
 
 def insert(conn: Connection, values: dict, wkb: bytes, deadline_hours: float, actor: str,
-           source_note: str | None = None) -> dict:
-    """Insert one incident (the trigger assigns grid and community) and its first history step."""
-    row = conn.execute(text("""
-        WITH n AS (
+           source_note: str | None = None, only_inside: bool = False,
+           duplicates: tuple[float, float] | None = None) -> dict | None:
+    """Insert one incident (the trigger assigns grid and community) and its first history step,
+    in one statement. only_inside: insert only when a district covers the point (or none is
+    loaded) and return None otherwise, which spares the caller reading the jurisdiction first.
+    duplicates=(metres, hours): also return the open incidents of the same category that near
+    (`possible_duplicates`, nearest first, at most 20)."""
+    guard = ("WHERE NOT EXISTS (SELECT 1 FROM admin_areas WHERE level = 'district') "
+             "OR EXISTS (SELECT 1 FROM admin_areas a WHERE a.level = 'district' AND ST_Covers(a.geom, p.geom))"
+             if only_inside else "")
+    near = "NULL::json"
+    params = {**{k: values.get(k) for k in ("category", "reported_at", "priority", "source", "description",
+                                            "weight", "count")},
+              "deadline_hours": deadline_hours, "wkb": wkb, "actor": actor, "note": source_note}
+    if duplicates is not None:
+        near = """(SELECT coalesce(json_agg(d ORDER BY d.metres, d.id), '[]') FROM (
+                     SELECT o.id, o.status, o.reported_at,
+                            round(ST_Distance(o.geom::geography, n.geom::geography)) AS metres
+                       FROM incidents o
+                      WHERE o.category = n.category AND o.status = ANY(:open)
+                        AND o.geom && ST_Expand(n.geom, :metres / (111320.0 * greatest(cos(radians(ST_Y(n.geom))), 0.05)))
+                        AND ST_DWithin(o.geom::geography, n.geom::geography, :metres)
+                        AND o.reported_at BETWEEN n.reported_at - make_interval(secs => :secs)
+                                              AND n.reported_at + make_interval(secs => :secs)
+                      ORDER BY metres, o.id LIMIT 20) d)"""
+        params.update(open=list(OPEN_STATUSES), metres=duplicates[0], secs=duplicates[1] * 3600)
+    row = conn.execute(text(f"""
+        WITH p AS (SELECT ST_GeomFromWKB(:wkb, 4326) AS geom),
+        n AS (
           INSERT INTO incidents (category, reported_at, status, priority, source, description, weight,
                                  count, deadline_hours, geom)
-          VALUES (:category, coalesce(:reported_at, now()), 'reported', :priority, :source, :description,
-                  :weight, :count, :deadline_hours, ST_GeomFromWKB(:wkb, 4326))
-          RETURNING id, reported_at, assign_flag, grid_id, community_id),
+          SELECT :category, coalesce(:reported_at, now()), 'reported', :priority, :source, :description,
+                 :weight, :count, :deadline_hours, p.geom FROM p {guard}
+          RETURNING id, category, reported_at, assign_flag, grid_id, community_id, geom),
         step AS (
           INSERT INTO incident_events (incident_id, action, to_status, actor, note)
           SELECT id, 'report', 'reported', :actor, :note FROM n)
         SELECT id, reported_at, assign_flag,
                (SELECT code FROM grids WHERE id = n.grid_id) AS grid,
-               (SELECT code FROM admin_areas WHERE id = n.community_id) AS community
-          FROM n"""),
-        {**{k: values.get(k) for k in ("category", "reported_at", "priority", "source", "description",
-                                       "weight", "count")},
-         "deadline_hours": deadline_hours, "wkb": wkb, "actor": actor, "note": source_note}).mappings().one()
-    return dict(row)
+               (SELECT code FROM admin_areas WHERE id = n.community_id) AS community,
+               {near} AS possible_duplicates
+          FROM n"""), params).mappings().first()
+    return dict(row) if row is not None else None
 
 
 def last_id(conn: Connection) -> int:
@@ -131,23 +154,6 @@ def record_reports(conn: Connection, after_id: int, actor: str, note: str) -> in
         SELECT i.id, 'report', i.status, :a, :n FROM incidents i
          WHERE i.id > :after AND NOT EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = i.id)
          ORDER BY i.id"""), {"after": after_id, "a": actor, "n": note}).rowcount
-
-
-def open_nearby(conn: Connection, incident_id: int, metres: float, hours: float) -> list[dict]:
-    """Open incidents of the same category within `metres` and `hours` of this one: likely duplicates."""
-    rows = conn.execute(text("""
-        SELECT o.id, o.status, o.reported_at, round(ST_Distance(o.geom::geography, n.geom::geography)) AS metres
-          FROM incidents n JOIN incidents o
-            ON o.id <> n.id AND o.category = n.category AND o.status = ANY(:open)
-           AND o.geom && ST_Expand(n.geom, :metres / (111320.0 * greatest(cos(radians(ST_Y(n.geom))), 0.05)))
-           AND ST_DWithin(o.geom::geography, n.geom::geography, :metres)
-           AND o.reported_at BETWEEN n.reported_at - make_interval(secs => :secs)
-                                 AND n.reported_at + make_interval(secs => :secs)
-         WHERE n.id = :id
-         ORDER BY metres, o.id LIMIT 20"""),
-        {"id": incident_id, "open": list(OPEN_STATUSES), "metres": metres, "secs": hours * 3600}).mappings().all()
-    return [dict(r, reported_at=r["reported_at"].isoformat() if r["reported_at"] else None,
-                 metres=float(r["metres"])) for r in rows]
 
 
 def get(conn: Connection, incident_id: int, for_update: bool = False) -> dict | None:
@@ -237,11 +243,13 @@ TILE_GRID = 16  # clusters: 16 x 16 cells a tile below TILE_POINT_ZOOM, so at mo
 MERCATOR_HALF = 20037508.342789244  # half the Web Mercator world width in metres
 
 
+VERSION_SQL = ("(SELECT coalesce(max(id), 0) FROM incidents) || '.' || "
+               "(SELECT coalesce(max(id), 0) FROM incident_events)")
+
+
 def data_version(conn: Connection) -> str:
     """Changes whenever an incident is added or moves through the workflow (tile URLs carry it)."""
-    a, b = conn.execute(text("SELECT (SELECT coalesce(max(id), 0) FROM incidents), "
-                             "(SELECT coalesce(max(id), 0) FROM incident_events)")).one()
-    return f"{a}.{b}"
+    return conn.execute(text(f"SELECT {VERSION_SQL}")).scalar_one()
 
 
 def _cell(m: str, level: int) -> tuple[str, str]:
@@ -303,7 +311,20 @@ def _parts(f: IncidentFilter, z: int, x: int, y: int, level: int, use_tally: boo
 
 
 def tile(conn: Connection, f: IncidentFilter, z: int, x: int, y: int, use_tallies: bool = True) -> bytes:
-    """A Mapbox Vector Tile of incidents under the filter: single incidents (layer `incidents`)
+    """A Mapbox Vector Tile of incidents under the filter (see _tile_sql)."""
+    sql, params = _tile_sql(conn, f, z, x, y, use_tallies)
+    return bytes(conn.execute(text(sql), params).scalar() or b"")
+
+
+def versioned_tile(conn: Connection, f: IncidentFilter, z: int, x: int, y: int) -> tuple[str, bytes]:
+    """The data version and the tile, read in one statement (one snapshot, one round trip)."""
+    sql, params = _tile_sql(conn, f, z, x, y, True)
+    version, body = conn.execute(text(f"SELECT {VERSION_SQL}, ({sql})"), params).one()
+    return version, bytes(body or b"")
+
+
+def _tile_sql(conn: Connection, f: IncidentFilter, z: int, x: int, y: int, use_tallies: bool) -> tuple[str, dict]:
+    """The SQL of a Mapbox Vector Tile of incidents under the filter: single incidents (layer `incidents`)
     from TILE_POINT_ZOOM when the tile holds at most TILE_POINT_CAP of them, otherwise counted
     clusters (layer `clusters`). Every incident belongs to exactly one tile and one cluster, so
     cluster counts add up to database counts. Tallies answer whatever they can (see tally.py);
@@ -321,7 +342,7 @@ def tile(conn: Connection, f: IncidentFilter, z: int, x: int, y: int, use_tallie
                                 params).scalar_one()
         dense = held > TILE_POINT_CAP
         if not dense:
-            return _point_tile(conn, f, z, x, y)
+            return _point_tile_sql(f, z, x, y)
     # clusters: 16 x 16 cells a tile; above TILE_POINT_ZOOM, when a tile is too dense for single
     # incidents, the tallies' own cells (8 x 8 to 2 x 2 a tile up to zoom 17), raw rows beyond
     level = z + 4
@@ -353,10 +374,10 @@ def tile(conn: Connection, f: IncidentFilter, z: int, x: int, y: int, use_tallie
             FROM cells c
             LEFT JOIN (SELECT cx, cy, count(*) AS n FROM late GROUP BY cx, cy) l USING (cx, cy)
            ORDER BY c.cx, c.cy) t"""
-    return bytes(conn.execute(text(sql), params).scalar() or b"")
+    return sql, params
 
 
-def _point_tile(conn: Connection, f: IncidentFilter, z: int, x: int, y: int) -> bytes:
+def _point_tile_sql(f: IncidentFilter, z: int, x: int, y: int) -> tuple[str, dict]:
     cond, params = where(f)
     cx, cy = _cell("m", z)
     params.update(z=z, x=x, y=y, open_statuses=list(OPEN_STATUSES), extent=TILE_EXTENT)
@@ -369,4 +390,4 @@ def _point_tile(conn: Connection, f: IncidentFilter, z: int, x: int, y: int) -> 
            WHERE i.geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AND {cond}
              AND {cx} = :x AND {cy} = :y
            ORDER BY i.id) t"""
-    return bytes(conn.execute(text(sql), params).scalar() or b"")
+    return sql, params

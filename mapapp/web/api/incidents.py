@@ -98,16 +98,25 @@ def create_incident():
     metres = _number("duplicate_metres", DUPLICATE_METRES)
     hours = _number("duplicate_hours", DUPLICATE_HOURS)
     taxonomy = ext()["taxonomy"]
-    with ext()["engine"].begin() as conn:
-        new = intake.validate(body, taxonomy, jurisdiction(conn))
+
+    def store(conn, new: intake.NewIncident, only_inside: bool = False) -> dict | None:
         deadline = workflow.deadline_hours(taxonomy, new.values["category"], new.values["priority"])
-        row = q.insert(conn, new.values, new.wkb, deadline, g.user["name"])
-        dupes = q.open_nearby(conn, row["id"], metres, hours)
+        row = q.insert(conn, new.values, new.wkb, deadline, g.user["name"], only_inside=only_inside,
+                       duplicates=(metres, hours))
+        return None if row is None else {**row, "deadline_hours": deadline, "notes": list(new.notes)}
+
+    with ext()["engine"].begin() as conn:
+        try:  # every rule but "inside the jurisdiction", which the insert checks itself
+            row = store(conn, intake.validate(body, taxonomy, None), only_inside=True)
+        except ParamError:
+            row = None
+        if row is None:  # a problem: the importer's full verdict, which needs the jurisdiction
+            row = store(conn, intake.validate(body, taxonomy, jurisdiction(conn)))
     resp = jsonify({"id": row["id"], "grid": row["grid"], "community": row["community"],
                     "assign_flag": row["assign_flag"], "status": "reported",
-                    "reported_at": row["reported_at"].isoformat(), "deadline_hours": deadline,
-                    "deadline_starts": "at dispatch", "notes": list(new.notes),
-                    "possible_duplicates": dupes})
+                    "reported_at": row["reported_at"].isoformat(), "deadline_hours": row["deadline_hours"],
+                    "deadline_starts": "at dispatch", "notes": row["notes"],
+                    "possible_duplicates": row["possible_duplicates"]})
     resp.status_code = 201
     resp.headers["Location"] = url_for("api_incidents.get_incident", incident_id=row["id"])
     return resp
