@@ -76,8 +76,8 @@ def create_token(conn: Connection, user_name: str, token_name: str = "api") -> s
 
 
 def user_for_token(conn: Connection, token: str) -> dict | None:
-    """The user of a live token. last_used_at is written at most once a minute, so reading with
-    a token costs no commit to disk."""
+    """The user of a live token. last_used_at is written (and committed) at most once a minute,
+    so reading with a token usually writes nothing."""
     row = conn.execute(text("""
         SELECT u.id, u.name, u.role, t.id AS token_id,
                coalesce(t.last_used_at < now() - interval '1 minute', true) AS stale
@@ -87,4 +87,5 @@ def user_for_token(conn: Connection, token: str) -> dict | None:
         return None
     if row["stale"]:
         conn.execute(text("UPDATE api_tokens SET last_used_at = now() WHERE id = :id"), {"id": row["token_id"]})
+        conn.commit()
     return {k: row[k] for k in ("id", "name", "role")}

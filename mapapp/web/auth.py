@@ -33,7 +33,7 @@ def _load_user() -> None:
     if token is None and request.path.startswith("/open311/"):
         token = request.values.get("api_key")  # GeoReport v2 clients send the key as a parameter
     if token:
-        with engine.begin() as conn:
+        with engine.connect() as conn:
             g.user = accounts.user_for_token(conn, token)
         g.via_token = True
         if g.user is None:
