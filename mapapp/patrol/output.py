@@ -81,7 +81,7 @@ def feature_collection(*, stops: pd.DataFrame, solution: Solution, legs: dict, d
                          "properties": {"kind": "skipped", "reason": s["reason"],
                                         "value": round(float(s["value"]), 3), "items": s["items"]}})
     summary = {
-        "teams": len(solution.routes), "method": solution.method,
+        "teams": len(solution.routes), "method": solution.method, "solver": solution.stats,
         "value": round(totals["value"], 3), "available_value": round(available, 3),
         "share": round(totals["value"] / available, 4) if available else 0.0,
         "distance_m": round(totals["distance_m"], 1),

@@ -18,7 +18,7 @@ from mapapp.patrol.candidates import MAX_SNAP_M, bbox_around, group_stops, item_
 from mapapp.patrol.network import SPEEDS_KMH
 from mapapp.patrol.output import candidate_collection, feature_collection
 from mapapp.patrol.request import PlanRequest
-from mapapp.patrol.solver import FIRST_STOP, Problem, greedy, solve
+from mapapp.patrol.solver import FIRST_STOP, Problem, default_time_limit, greedy, solve
 
 DETOUR_MARGIN_M = 1500.0
 HOTSPOT_DAYS = 30
@@ -164,7 +164,8 @@ def plan(conn: Connection, req: PlanRequest, method: str = "ortools") -> dict:
     started = time.monotonic()
     prepared = prepare(conn, req)
     problem = problem_for(req, prepared)
-    solution = solve(problem, time_limit=req.time_limit) if method == "ortools" else greedy(problem)
+    limit = req.time_limit or default_time_limit(problem)
+    solution = solve(problem, time_limit=limit) if method == "ortools" else greedy(problem)
     stops, depots = prepared["stops"], prepared["depots"]
     legs_wanted = []
     for route in solution.routes:
@@ -173,7 +174,7 @@ def plan(conn: Connection, req: PlanRequest, method: str = "ortools") -> dict:
         legs_wanted += list(zip(path, path[1:]))
     paths_at = time.monotonic()
     legs = q.leg_paths(conn, legs_wanted, req.mode, prepared["bbox"])
-    timings = {**prepared["timings"], "solve_s": round(solution.seconds, 3),
+    timings = {**prepared["timings"], "time_limit_s": limit, "solve_s": round(solution.seconds, 3),
                "paths_s": round(time.monotonic() - paths_at, 3),
                "total_s": round(time.monotonic() - started, 3)}
     return feature_collection(stops=stops, solution=solution, legs=legs, depots=depots,

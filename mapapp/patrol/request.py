@@ -12,7 +12,6 @@ from mapapp.patrol.network import MODES
 
 MAX_TEAMS = 20
 MAX_TIME_LIMIT_S = 60.0
-DEFAULT_TIME_LIMIT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class PlanRequest:
     shift_minutes: float = 240.0
     dwell_minutes: float = 15.0
     revisit_minutes: float | None = None
-    time_limit: float = DEFAULT_TIME_LIMIT_S
+    time_limit: float | None = None  # seconds for the solver; None: chosen from the instance's size
     sources: tuple[str, ...] = ("places", "incidents")
     max_candidates: int = 300
     start_time: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
@@ -114,6 +113,6 @@ def parse_request(body: object) -> PlanRequest:
         teams=_number(body, "teams", 1, 1, MAX_TEAMS, integer=True), mode=mode,
         shift_minutes=shift, dwell_minutes=_number(body, "dwell_minutes", 15, 0, shift),
         revisit_minutes=revisit,
-        time_limit=_number(body, "time_limit", DEFAULT_TIME_LIMIT_S, 0.1, MAX_TIME_LIMIT_S),
+        time_limit=_number(body, "time_limit", None, 0.1, MAX_TIME_LIMIT_S),
         sources=tuple(dict.fromkeys(sources)),
         max_candidates=_number(body, "max_candidates", 300, 1, 1000, integer=True), **extra)

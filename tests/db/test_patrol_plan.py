@@ -101,6 +101,14 @@ def test_short_shift_chooses_and_respects_the_time_limit(town):
     assert {n for s in _of(fc, "stop") for n in _names(s)} == {"public_order.noise"}  # the most valuable
 
 
+def test_without_a_time_limit_the_solver_time_follows_the_instance_size(town):
+    fc = _plan(town, mode="foot", shift_minutes=120, dwell_minutes=15)
+    timings = fc["summary"]["timings"]
+    assert 0.1 < timings["time_limit_s"] < 0.2  # three stops: a little over the base time
+    assert timings["solve_s"] <= timings["time_limit_s"]
+    assert fc["params"]["time_limit"] is None
+
+
 def test_two_teams_share_the_stops(town):
     fc = _plan(town, mode="foot", shift_minutes=60, dwell_minutes=15, teams=2)
     routes = _of(fc, "route")

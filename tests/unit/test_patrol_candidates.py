@@ -58,5 +58,5 @@ def test_bad_requests_name_the_field(body, field):
 
 def test_defaults_and_end_follows_start():
     r = parse_request({"area": {"community": "c"}, "start": [24.9, 60.1]})
-    assert (r.teams, r.mode, r.shift_minutes, r.dwell_minutes, r.time_limit) == (1, "foot", 240, 15, 1.0)
+    assert (r.teams, r.mode, r.shift_minutes, r.dwell_minutes, r.time_limit) == (1, "foot", 240, 15, None)
     assert r.end == r.start == (24.9, 60.1) and r.revisit_minutes is None

@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from mapapp.patrol.solver import END, FIRST_STOP, START, Problem, greedy, solve
+from mapapp.patrol.solver import (AUTO_MAX_S, END, FIRST_STOP, START, Problem, default_time_limit, greedy,
+                                  solve)
 
 
 def _instance(seed: int, n: int, shift: float, teams: int = 1, dwell: float = 300.0,
@@ -101,6 +102,30 @@ def test_the_time_limit_holds_on_a_large_instance():
     sol = solve(p, time_limit=0.6)
     assert time.monotonic() - started <= 0.6
     assert sol.seconds <= 0.6 and sol.value > 0
+    _check_routes(p, sol)
+
+
+def test_the_default_time_grows_with_visits_and_teams_and_is_capped():
+    small, large = _instance(1, 30, shift=4 * 3600), _instance(1, 300, shift=4 * 3600)
+    five = Problem(large.travel, large.values, large.dwell, large.shift, teams=5)
+    hourly = Problem(large.travel, large.values, large.dwell, large.shift, revisit=3600)
+    busy = Problem(large.travel, large.values, large.dwell, large.shift, teams=5, revisit=1800)
+    assert 0.1 < default_time_limit(small) < default_time_limit(large) <= 0.5  # one team: a plan in ~1 s
+    assert default_time_limit(large) < default_time_limit(five) <= 1.5        # five teams: within ~3 s
+    assert default_time_limit(large) < default_time_limit(hourly)               # a visit per hour window
+    assert default_time_limit(busy) == AUTO_MAX_S                               # capped
+
+
+def test_guided_local_search_is_given_its_time_limit_before_the_model_closes(capfd):
+    solve(_instance(2, 20, shift=3600), time_limit=0.2)
+    assert "without sane timeout" not in capfd.readouterr().err
+
+
+def test_with_no_time_left_for_or_tools_the_greedy_plan_comes_back_within_the_limit():
+    p = _instance(4, 30, shift=2 * 3600)
+    sol = solve(p, time_limit=0.05)  # all of it is the reserve for stopping and reading back
+    assert sol.seconds <= 0.05
+    assert sol.method == "greedy" and "note" in sol.stats and sol.value == greedy(p).value > 0
     _check_routes(p, sol)
 
 
