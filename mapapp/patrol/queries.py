@@ -9,19 +9,22 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from mapapp.patrol.matrix import cover_missing, put_costs
 from mapapp.patrol.network import MODES, ONEWAY_MODES, check_mode, edge_costs
 
 Progress = Callable[[str, int, int], None]
 
 
-def edges_sql(mode: str, bbox: tuple[float, float, float, float] | None = None) -> str:
-    """The inner edges query pgRouting runs for one mode (mode from a fixed list, bbox numbers only)."""
+def edges_sql(mode: str, bbox: tuple[float, float, float, float] | None = None, reverse: bool = False) -> str:
+    """The inner edges query pgRouting runs for one mode (mode from a fixed list, bbox numbers only);
+    `reverse` turns every edge around (routes to a vertex become routes from it)."""
     m = check_mode(mode)
     where = f"(cost_{m} >= 0 OR reverse_cost_{m} >= 0)"
     if bbox is not None:
         minx, miny, maxx, maxy = (float(v) for v in bbox)
         where += f" AND geom && ST_MakeEnvelope({minx!r}, {miny!r}, {maxx!r}, {maxy!r}, 4326)"
-    return (f"SELECT id, source, target, cost_{m} AS cost, reverse_cost_{m} AS reverse_cost "
+    ends = "target AS source, source AS target" if reverse else "source, target"
+    return (f"SELECT id, {ends}, cost_{m} AS cost, reverse_cost_{m} AS reverse_cost "
             f"FROM street_edges WHERE {where}")
 
 
@@ -209,31 +212,37 @@ def cost_matrix(conn: Connection, vertices: list[int], mode: str,
                 bbox: tuple[float, float, float, float]) -> np.ndarray:
     """Seconds between every pair of vertices (pgr_dijkstraCost, directed); inf = no route.
 
+    Routes on the streets inside `bbox`; a vertex left with a pair unreachable there is routed
+    again on the whole network, so the box never makes a reachable stop look disconnected.
     pgRouting's time grows with the number of pairs, so for a mode whose streets cost the same
-    both ways (foot) it routes each pair once (a < b) and the matrix is mirrored."""
+    both ways (foot) each pair is asked once and the matrix mirrored."""
     uniq = np.unique(np.asarray(vertices, dtype=np.int64))
-    edges = edges_sql(mode, bbox)
     symmetric = check_mode(mode) not in ONEWAY_MODES
-    if symmetric:
-        listed = "ARRAY[" + ",".join(str(int(v)) for v in uniq) + "]::bigint[]"
-        rows = _fetch_binary(conn, "SELECT start_vid, end_vid, agg_cost FROM pgr_dijkstraCost(%s, %s, directed => true)",
-                             (edges, f"SELECT a AS source, b AS target FROM unnest({listed}) a, unnest({listed}) b "
-                                     "WHERE a < b"))
-    else:
-        rows = _fetch_binary(conn, "SELECT start_vid, end_vid, agg_cost "
-                                   "FROM pgr_dijkstraCost(%s, %s::bigint[], %s::bigint[], directed => true)",
-                             (edges, uniq.tolist(), uniq.tolist()))
     full = np.full((len(uniq), len(uniq)), np.inf)
-    if len(rows):
-        arr = np.asarray(rows, dtype=float)
-        i = np.searchsorted(uniq, arr[:, 0].astype(np.int64))
-        j = np.searchsorted(uniq, arr[:, 1].astype(np.int64))
-        full[i, j] = arr[:, 2]
-        if symmetric:
-            full[j, i] = arr[:, 2]
+    if symmetric:
+        listed = "ARRAY[" + ",".join(str(int(v)) for v in uniq) + "]::bigint[]"  # numbers only
+        pairs = f"SELECT a AS source, b AS target FROM unnest({listed}) a, unnest({listed}) b WHERE a < b"
+        rows = _fetch_binary(conn, "SELECT start_vid, end_vid, agg_cost "
+                                   "FROM pgr_dijkstraCost(%s, %s, directed => true)",
+                             (edges_sql(mode, bbox), pairs))
+    else:
+        rows = _costs_from(conn, edges_sql(mode, bbox), uniq, uniq)
+    put_costs(full, uniq, rows, mirror=symmetric)
     np.fill_diagonal(full, 0.0)
+    lost = uniq[cover_missing(np.isinf(full))]
+    if len(lost):
+        put_costs(full, uniq, _costs_from(conn, edges_sql(mode), lost, uniq), mirror=symmetric)
+        if not symmetric:  # to the lost vertices = from them on the reversed network
+            put_costs(full, uniq, _costs_from(conn, edges_sql(mode, reverse=True), lost, uniq),
+                      transpose=True)
     pos = np.searchsorted(uniq, np.asarray(vertices, dtype=np.int64))
     return full[np.ix_(pos, pos)]
+
+
+def _costs_from(conn: Connection, edges: str, sources: np.ndarray, targets: np.ndarray) -> list[tuple]:
+    return _fetch_binary(conn, "SELECT start_vid, end_vid, agg_cost "
+                               "FROM pgr_dijkstraCost(%s, %s::bigint[], %s::bigint[], directed => true)",
+                         (edges, sources.tolist(), targets.tolist()))
 
 
 def _fetch_binary(conn: Connection, sql: str, params: tuple) -> list[tuple]:

@@ -136,6 +136,23 @@ def test_cost_matrix_marks_unreachable_pairs(town):
     assert m.shape == (3, 3) and np.isinf(m[0, 1]) and np.isinf(m[1, 0]) and m[0, 2] == 0
 
 
+@pytest.mark.parametrize("mode", ["foot", "car"])
+def test_a_pair_cut_off_by_the_box_is_routed_on_the_whole_network(town, mode):
+    with town.connect() as conn:
+        ids = conn.execute(text(f"""
+            SELECT id FROM street_vertices WHERE component_{mode} = (
+              SELECT component_{mode} FROM street_vertices GROUP BY 1 ORDER BY count(*) DESC LIMIT 1)
+             ORDER BY ST_X(geom), ST_Y(geom)""")).scalars().all()
+        corner = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM street_vertices WHERE id = :i"),
+                              {"i": ids[0]}).one()
+        vertices = [ids[0], ids[len(ids) // 2], ids[-1]]
+        tiny = (corner[0] - 1e-6, corner[1] - 1e-6, corner[0] + 1e-6, corner[1] + 1e-6)
+        boxed = q.cost_matrix(conn, vertices, mode, tiny)
+        whole = q.cost_matrix(conn, vertices, mode, (24.0, 60.0, 26.0, 61.0))
+    assert np.isfinite(whole[0, 2]) and whole[0, 2] > 0  # the box alone holds no street between them
+    np.testing.assert_allclose(boxed, whole)
+
+
 def test_hot_cells_of_the_sample_city_become_candidates(db):
     from mapapp import sample
     from mapapp.patrol.plan import candidates
