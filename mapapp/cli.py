@@ -144,6 +144,33 @@ def token_create(name: str, label: str) -> None:
     click.echo(tok)
 
 
+@token.command("list")
+@click.option("--user", "user_name", default=None, help="only this user's tokens")
+def token_list(user_name: str | None) -> None:
+    """List API tokens (id, user, label, last use, revoked); never the secret itself."""
+    from mapapp.accounts.queries import list_tokens
+
+    with _engine().connect() as conn:
+        for t in list_tokens(conn, user_name):
+            used = t["last_used_at"].isoformat(timespec="minutes") if t["last_used_at"] else "never"
+            state = "revoked" if t["revoked"] else "live"
+            click.echo(f"{t['id']}\t{t['user']}\t{t['label']}\tlast used {used}\t{state}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke API token TOKEN_ID (see `mapapp token list`): it stops working at once."""
+    from mapapp.accounts.queries import revoke_token
+
+    try:
+        with _engine().begin() as conn:
+            revoke_token(conn, token_id)
+    except UserError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"token {token_id} revoked")
+
+
 # --- import / export ---------------------------------------------------------------------------
 def _progress_bar(label: str):
     state: dict = {}
@@ -230,7 +257,7 @@ def export_cmd(layer: str, file: Path) -> None:
 # --- plan --------------------------------------------------------------------------------------
 @main.group()
 def plan() -> None:
-    """Grid plans: coverage check, export, publish."""
+    """Grid plans: coverage check, automatic redistricting, export, publish."""
 
 
 @plan.command("check")
@@ -262,6 +289,37 @@ def plan_export_cmd(plan_id: int, file: Path) -> None:
     except (UserError, OSError) as exc:
         raise _fail(exc) from exc
     click.echo(f"{n} rows of plan {plan_id} written to {file}")
+
+
+@plan.command("auto")
+@click.argument("plan_id", type=int)
+@click.option("--name", required=True, help="name of the new draft")
+@click.option("--band", nargs=2, type=float, default=(300.0, 500.0), show_default=True,
+              help="households per grid: LOW HIGH")
+@click.option("--keep-locked/--no-keep-locked", default=True, show_default=True)
+def plan_auto_cmd(plan_id: int, name: str, band: tuple[float, float], keep_locked: bool) -> None:
+    """Redistrict plan PLAN_ID into a new draft (per community, from base units); prints the report."""
+    from mapapp.grids import auto_plan
+    from mapapp.grids import queries as gq
+
+    low, high = band
+    if not 0 < low < high:
+        raise click.BadParameter("LOW and HIGH must satisfy 0 < LOW < HIGH", param_hint="--band")
+    with click.progressbar(length=1, label="redistricting communities", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+        try:
+            with _engine().begin() as conn:
+                if gq.plan(conn, plan_id) is None:
+                    raise UserError(f"no grid plan {plan_id}", field="plan")
+                if gq.plan_name_taken(conn, name):
+                    raise UserError(f"a plan named {name!r} exists", field="name")
+                out = auto_plan.run(conn, plan_id, name, low, high, keep_locked=keep_locked,
+                                    progress=progress)
+        except UserError as exc:
+            raise _fail(exc) from exc
+    click.echo(json.dumps(out, ensure_ascii=False))
 
 
 @plan.command("publish")

@@ -3,6 +3,7 @@ community from base units (mapapp.grids.auto), keeping locked grids when asked, 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import shapely
@@ -12,12 +13,13 @@ from mapapp.errors import UserError
 from mapapp.geo.crs import WGS84, project
 from mapapp.grids import edits, plan_check
 from mapapp.grids import queries as gq
-from mapapp.grids.auto import NoBalancedPlan, redistrict
+from mapapp.grids.auto import NoBalancedPlan, infeasible_units, redistrict
 
 
 def run(conn: Connection, plan_id: int, name: str, low: float, high: float,
-        keep_locked: bool = True) -> dict:
-    """Build the draft in the caller's transaction; returns its id and the run's report."""
+        keep_locked: bool = True, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Build the draft in the caller's transaction; returns its id and the run's report;
+    `progress(done, total)` after each community (the command line draws a bar)."""
     t0 = time.perf_counter()
     comms, units = gq.plan_scope_rows(conn, plan_id)
     if not comms:
@@ -33,7 +35,7 @@ def run(conn: Connection, plan_id: int, name: str, low: float, high: float,
     pts = shapely.point_on_surface(layers.unit_geoms)
     free = ~shapely.intersects(locked, pts) if kept else np.ones(len(pts), dtype=bool)
     ui, ci = shapely.STRtree(layers.community_geoms).query(pts, predicate="intersects")
-    new_rows, report_geoms, report_hh = [], [], []
+    new_rows, report_geoms, report_hh, infeasible, forced = [], [], [], [], np.array([], dtype=bool)
     for c, comm in enumerate(comms):
         mine = ui[(ci == c) & free[ui]]
         area = shapely.difference(layers.community_geoms[c], locked)
@@ -45,6 +47,12 @@ def run(conn: Connection, plan_id: int, name: str, low: float, high: float,
         except NoBalancedPlan as exc:
             raise UserError(f"community {comm['code']}: {exc}", field="band", status=422,
                             code="no_balanced_plan") from None
+        big = infeasible_units(layers.unit_households[mine], high)
+        infeasible += [{"community": comm["code"], "unit": int(layers.unit_ids[mine[u]]),
+                        "households": int(layers.unit_households[mine[u]]),
+                        "reason": f"{int(layers.unit_households[mine[u]])} households > {high:g} in one "
+                                  "base unit: no grid holding it can be in band"} for u in big]
+        forced = np.r_[forced, np.isin(np.arange(len(res.geoms)), res.labels[big])]
         geoms = res.geoms
         codes = edits.sequence_codes(comm["code"], shapely.get_coordinates(shapely.centroid(geoms)))
         taken = {r["code"] for r in kept}
@@ -55,6 +63,8 @@ def run(conn: Connection, plan_id: int, name: str, low: float, high: float,
                      for code, g in zip(codes, geoms)]
         report_geoms.append(crs_to(res.geoms))
         report_hh.append(res.households)
+        if progress:
+            progress(c + 1, len(comms))
     draft = gq.create_empty_draft(conn, name, plan_id)
     gq.replace_grids(conn, draft, [], kept + new_rows)
     g = np.concatenate(report_geoms) if report_geoms else np.array([], dtype=object)
@@ -64,6 +74,8 @@ def run(conn: Connection, plan_id: int, name: str, low: float, high: float,
     return {"plan": draft, "report": {
         "grids": len(kept) + len(new_rows), "kept_locked": len(kept),
         "band_violations": int(((hh < low) | (hh > high)).sum()),
+        "band_violations_avoidable": int((((hh < low) | (hh > high)) & ~forced).sum()),
+        "infeasible": infeasible,
         "households_min": int(hh.min()) if len(hh) else None, "households_max": int(hh.max()) if len(hh) else None,
         "polsby_popper_mean": round(float(pp.mean()), 3) if len(pp) else None,
         "polsby_popper_worst": round(float(pp.min()), 3) if len(pp) else None,

@@ -60,3 +60,22 @@ def test_plan_commands(city, db, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     r = run.invoke(main, ["plan", "publish", "1"])  # east grid has 50 households: the gate refuses
     assert r.exit_code == 1 and "band" in r.output
+
+
+def test_plan_auto_command(city, db, monkeypatch):
+    from click.testing import CliRunner
+    from sqlalchemy import text
+
+    from mapapp.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db.url.render_as_string(hide_password=False))
+    with db.begin() as conn:  # the city fixture inserts plans with explicit ids
+        conn.execute(text("SELECT setval('grid_plans_id_seq', (SELECT max(id) FROM grid_plans))"))
+    r = CliRunner().invoke(main, ["plan", "auto", "1", "--name", "cli auto", "--band", "100", "600"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output.splitlines()[-1])
+    assert out["report"]["band_violations"] == 0 and out["report"]["non_contiguous"] == 0
+    with db.connect() as conn:
+        assert gq.plan(conn, out["plan"])["name"] == "cli auto"
+    r = CliRunner().invoke(main, ["plan", "auto", "1", "--name", "cli auto 2", "--band", "1000", "2000"])
+    assert r.exit_code == 1 and "ceil(450/2000) = 1" in r.output

@@ -198,6 +198,9 @@ def test_auto_plan_makes_a_draft_in_band_and_contiguous(planner):
     rep = out["report"]
     # 450 households in 3 buildings of 120, 280, 50: the 280 building alone is over 250
     assert rep["grids"] >= 2 and rep["non_contiguous"] == 0
+    assert [u["households"] for u in rep["infeasible"]] == [280] and "280 households > 250" in \
+        rep["infeasible"][0]["reason"]
+    assert rep["band_violations_avoidable"] == rep["band_violations"] - 1
     check = planner.get(f"/api/plans/{out['plan']}/check").get_json()["summary"]
     assert check["problems"]["gap"] == 0 and check["problems"]["overlap"] == 0
     assert check["contiguous_grids"] == check["grids"]
