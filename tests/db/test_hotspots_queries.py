@@ -43,12 +43,13 @@ def area_db(db):
 
 
 def _truth(conn, func: str, size: float) -> dict[str, int]:
-    """Counts per cell by a plain point-in-polygon join (the slow, obvious way)."""
+    """Counts per cell by PostGIS alone: the cells of the lattice around each incident inside the
+    area that intersect it (the obvious way, point by point)."""
     rows = conn.execute(text(f"""
-        WITH a AS (SELECT geom, ST_Transform(geom, {SRID}) AS g FROM admin_areas WHERE code = 'HS')
-        SELECT c.i || ',' || c.j, count(*) FROM a, {func}(:size, a.g) c
-          JOIN incidents i ON ST_Intersects(c.geom, ST_Transform(i.geom, {SRID}))
-         WHERE ST_Intersects(a.geom, i.geom) GROUP BY 1"""), {"size": size}).all()
+        WITH a AS (SELECT geom FROM admin_areas WHERE code = 'HS'),
+          p AS (SELECT ST_Transform(i.geom, {SRID}) AS g FROM incidents i, a WHERE ST_Intersects(a.geom, i.geom))
+        SELECT c.i || ',' || c.j, count(*) FROM p CROSS JOIN LATERAL {func}(:size, p.g) c
+         WHERE ST_Intersects(c.geom, p.g) GROUP BY 1"""), {"size": size}).all()
     return dict(rows)
 
 
@@ -70,6 +71,24 @@ def test_cells_match_point_in_polygon(area_db, shape, func, size):
     assert cells.count.sum() == inside and 250 < inside < 350  # half the box is outside the triangle
     assert (cells.count == 0).sum() > 0 and len(set(cells.ids)) == len(cells.ids)
     assert cells.geometry[0].startswith('{"type":"Polygon"')
+
+
+@pytest.mark.parametrize("shape,func,size", [("hex", "ST_HexagonGrid", 21.0),
+                                             ("square", "ST_SquareGrid", 17.0)])
+def test_small_cells_match_point_in_polygon_for_every_point(area_db, shape, func, size):
+    rng = np.random.default_rng(11)  # 4,000 more points in a corner, so cells hold several
+    rows = [{"x": float(x), "y": float(y)} for x, y in zip(rng.uniform(24.95, 24.97, 4000),
+                                                           rng.uniform(60.145, 60.155, 4000))]
+    with area_db.begin() as conn:
+        conn.execute(text("INSERT INTO incidents (category, reported_at, geom) VALUES "
+                          "('public_order.theft', now(), ST_SetSRID(ST_MakePoint(:x, :y), 4326))"), rows)
+    with area_db.connect() as conn:
+        cells = q.lattice_cells(conn, IncidentFilter(), area_code="HS", srid=SRID, shape=shape, size=size)
+        truth = _truth(conn, func, size)
+        inside = _inside(conn)
+    got = {i: int(n) for i, n in zip(cells.ids, cells.count) if n}
+    assert got == truth and sum(truth.values()) == inside > 3000
+    assert max(truth.values()) >= 3
 
 
 def test_mask_keeps_only_cells_touching_the_area(area_db):
