@@ -3,12 +3,14 @@ folium; incidents and the offline base map are fetched by bbox into empty folium
 static/js/command_center.js, so the page never carries them inline."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import folium
 import folium.plugins
+import shapely
 from folium.utilities import JsCode
-from shapely.geometry import shape
 
 from mapapp.web.assets import localize
 
@@ -24,6 +26,7 @@ class MapLayers:
     basemap: str | None
     incidents: str
     grids: str
+    labels: str
     clusters: str
     places: str
 
@@ -59,25 +62,23 @@ def build_command_center(*, bounds, communities: list[dict], grids: list[dict],
         on_each_feature=JsCode("function (f, layer) { mapapp.bindAreaTooltip(f, layer); }"),
     ).add_to(m)
 
+    # each grid's label point travels in its properties and the page script draws the labels:
+    # a folium Marker per grid would cost the server two Jinja template compilations a grid
+    at = shapely.point_on_surface(shapely.from_geojson([json.dumps(g["geometry"]) for g in grids]))
     grid_layer = folium.GeoJson(
         {"type": "FeatureCollection", "features": [
             {"type": "Feature", "id": g["code"], "geometry": g["geometry"],
-             "properties": {k: g[k] for k in ("code", "name", "community_name", "households",
-                                              "population", "estimated", "team")}}
-            for g in grids]},
+             "properties": {**{k: g[k] for k in ("code", "name", "community_name", "households",
+                                                 "population", "estimated", "team")},
+                            "label": grid_label(g["code"]), "label_at": [p.y, p.x]}}
+            for g, p in zip(grids, at)]},
         name=t("layer.grids"), style_function=lambda _: GRID_STYLE,
         highlight_function=lambda _: {"weight": 4, "fillOpacity": 0.2},
         on_each_feature=JsCode("function (f, layer) { mapapp.bindGrid(f, layer); }"),
     )
     grid_layer.add_to(m)
 
-    labels = folium.FeatureGroup(name=t("layer.grid_labels"), show=True)
-    for g in grids:
-        p = shape(g["geometry"]).representative_point()
-        folium.Marker([p.y, p.x], icon=folium.DivIcon(
-            html=f'<span class="grid-label">{_escape(grid_label(g["code"]))}</span>',
-            icon_size=(60, 16), icon_anchor=(30, 8), class_name="grid-label-icon"),
-            interactive=False, keyboard=False).add_to(labels)
+    labels = folium.FeatureGroup(name=t("layer.grid_labels"), show=True)  # filled by the page script
     labels.add_to(m)
 
     places = folium.GeoJson(
@@ -99,14 +100,27 @@ def build_command_center(*, bounds, communities: list[dict], grids: list[dict],
     folium.plugins.Fullscreen(position="topleft").add_to(m)
     localize(m)
     return m, MapLayers(map=m.get_name(), basemap=basemap.get_name() if basemap else None,
-                        incidents=incidents.get_name(), grids=grid_layer.get_name(),
+                        incidents=incidents.get_name(), grids=grid_layer.get_name(), labels=labels.get_name(),
                         clusters=tiles.get_name(), places=places.get_name())
 
 
-def _escape(text: str) -> str:
-    from markupsafe import escape
+_RENDERED: dict[str, tuple[dict[str, str], MapLayers]] = {}
+RENDERED_KEPT = 16
 
-    return str(escape(text))
+
+def command_center_parts(lang: str, t, **inputs) -> tuple[dict[str, str], MapLayers]:
+    """build_command_center rendered into page parts, kept per process for the same inputs (the
+    same layers in the same language render the same): folium's rendering is most of the page's
+    CPU, and every member of staff opens the same map."""
+    key = hashlib.sha1(json.dumps([lang, inputs], sort_keys=True, default=str).encode()).hexdigest()
+    hit = _RENDERED.get(key)
+    if hit is None:
+        m, layers = build_command_center(t=t, **inputs)
+        hit = render_parts(m), layers
+        while len(_RENDERED) >= RENDERED_KEPT:
+            _RENDERED.pop(next(iter(_RENDERED)), None)
+        _RENDERED[key] = hit
+    return hit
 
 
 def render_parts(m: folium.Map) -> dict[str, str]:

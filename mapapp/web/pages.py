@@ -10,7 +10,7 @@ from mapapp.incidents import queries as iq
 from mapapp.web import i18n
 from mapapp.web.api.common import can_see_names
 from mapapp.web.auth import login_required
-from mapapp.web.maps import build_command_center, render_parts
+from mapapp.web.maps import command_center_parts
 from mapapp.web.setup import ext
 
 bp = Blueprint("pages", __name__)
@@ -41,11 +41,11 @@ def command_center():
         grid["team"] = {k: (grid[k] if names else None) for k in gq.TEAM}
     for p in places:
         p["properties"]["label"] = t(f"place.{p['properties']['category']}")
-    m, layers = build_command_center(bounds=bounds, communities=communities, grids=grids,
-                                     key_places=places, t=t, tiles=settings.tiles,
-                                     tiles_attribution=settings.tiles_attribution,
-                                     tile_url=url_for("tiles.incidents_tile", z=0, x=0, y=0)
-                                     .replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"))
+    parts, layers = command_center_parts(lang, t, bounds=bounds, communities=communities, grids=grids,
+                                         key_places=places, tiles=settings.tiles,
+                                         tiles_attribution=settings.tiles_attribution,
+                                         tile_url=url_for("tiles.incidents_tile", z=0, x=0, y=0)
+                                         .replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"))
     strings = {k: v for k, v in i18n.catalog(lang).items()
                if k.split(".")[0] in ("status", "panel", "grid", "team", "incident", "simulated",
                                       "filter", "attribution", "latest", "action")}
@@ -62,7 +62,7 @@ def command_center():
                  "gridStats": url_for("api_grids.grid_stats_view", code="__CODE__")},
         "simulated": simulated, "pointZoom": iq.TILE_POINT_ZOOM,
     }
-    return render_template("command_center.html", folium=render_parts(m), config=config,
+    return render_template("command_center.html", folium=parts, config=config,
                            districts=districts, area=area, simulated=simulated, statuses=INCIDENT_STATUSES,
                            communities=communities, grids=grids,
                            other_lang="en" if lang == "zh" else "zh")

@@ -279,6 +279,14 @@
       map.createPane("basemap").style.zIndex = 250;  // above tiles (200), below grids (400)
       baseCanvas = L.canvas({pane: "basemap", padding: 0.5});
       map.getContainer().classList.add("mapapp-map");
+      window[cfg.layers.grids].eachLayer(function (l) {  // labels from the text, never as markup
+        var p = l.feature.properties, span = document.createElement("span");
+        span.className = "grid-label";
+        span.textContent = p.label;
+        L.marker(p.label_at, {interactive: false, keyboard: false, icon: L.divIcon(
+          {html: span, className: "grid-label-icon", iconSize: [60, 16], iconAnchor: [30, 8]})})
+          .addTo(window[cfg.layers.labels]);
+      });
       if (map.attributionControl) map.attributionControl.addAttribution(esc(s("attribution.osm")));
       cfg.categories.forEach(function (t) {
         colors[t.code] = t.color; labels[t.code] = t.label;
