@@ -17,6 +17,7 @@
   const problemLayer = L.layerGroup().addTo(map);
   let version = cfg.version;
   let metrics = {};
+  let rebalancing = false;  // the next grid clicked is re-split with the chosen one
   $("plan-name").textContent = cfg.name;
 
   const getJSON = (url) => fetch(url, {credentials: "same-origin"}).then((r) => r.json());
@@ -71,9 +72,14 @@
       opt.value = f.id;
       opt.textContent = f.id + " · " + f.properties.name;
       select.appendChild(opt);
-      const layer = L.geoJSON(f, {style: {color: COLORS[flagOf(metrics[f.id])], weight: 2, fillOpacity: 0.15}});
+      const layer = L.geoJSON(f, {style: {color: COLORS[flagOf(metrics[f.id])], weight: 2, fillOpacity: 0.15,
+                                           className: "plan-grid grid-" + f.id}});
       tooltip(layer, f.id + " · " + f.properties.households + " " + S["plan.households"]);
-      layer.on("click", () => { select.value = f.id; renderTable(); });
+      layer.on("click", () => {
+        if (rebalancing) { rebalance(f.id); return; }
+        select.value = f.id;
+        renderTable();
+      });
       gridLayer.addLayer(layer);
     }
     if (chosen) select.value = chosen;
@@ -137,6 +143,17 @@
     if (!target) return;
     post(cfg.urls.edits, {action: "paint", code: target, unit_ids: [unitId]}).then(afterEdit);
   }
+  function rebalance(neighbour) {
+    rebalancing = false;
+    $("plan-hint").textContent = "";
+    const target = $("plan-target").value;
+    if (!target || neighbour === target) return;
+    post(cfg.urls.edits, {action: "rebalance", codes: [target, neighbour]}).then(afterEdit);
+  }
+  $("plan-rebalance").addEventListener("click", () => {
+    rebalancing = !rebalancing;
+    $("plan-hint").textContent = rebalancing ? S["plan.rebalance_hint"] : "";
+  });
   $("plan-undo").addEventListener("click", () => post(cfg.urls.undo, {}).then(afterEdit));
   $("plan-redo").addEventListener("click", () => post(cfg.urls.redo, {}).then(afterEdit));
   $("plan-target").addEventListener("change", renderTable);

@@ -60,3 +60,24 @@ def test_paint_a_building_into_another_grid(page, server, draft):
         "([code, n]) => Number(document.querySelector(`#plan-metrics tr[data-code='${code}'] td:nth-child(2)`)"
         ".textContent) === n", arg=[draft["target"], before_target])
     assert page.errors == []
+
+
+def test_rebalance_two_neighbouring_grids_from_the_page(page, server, draft):
+    page.goto(server + f"/plan/{draft['plan']}?lang=en")
+    page.fill("#name", "planner")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector(f"#plan-metrics tr[data-code='{draft['target']}']")
+    version = int(page.locator("#plan-version").text_content())
+    a, b = cell(page, draft["home"]), cell(page, draft["target"])
+    page.select_option("#plan-target", draft["home"])
+    page.click("#plan-rebalance")
+    assert "neighbouring grid" in page.locator("#plan-hint").text_content()
+    page.locator(f"path.grid-{draft['target']}").dispatch_event("click")
+    page.wait_for_function("(v) => Number(document.querySelector('#plan-version').textContent) === v",
+                           arg=version + 1)
+    a2, b2 = cell(page, draft["home"]), cell(page, draft["target"])
+    # the two grids' households are re-split between them: none lost, and no less balanced
+    assert a2 + b2 == a + b and abs(a2 - b2) <= abs(a - b)
+    assert page.locator("#plan-hint").text_content() == ""
+    assert page.errors == []
