@@ -34,12 +34,15 @@ def group_stops(items: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, pd.DataF
 
     items needs kind, label, value, vertex, vertex_lon, vertex_lat, component, snap_m."""
     far = items[items["snap_m"].isna() | (items["snap_m"] > MAX_SNAP_M)]
-    near = items.drop(far.index)
-    stops = (near.groupby("vertex", sort=False)
+    near = items.drop(far.index).sort_values("vertex", kind="stable")
+    stops = (near.groupby("vertex", sort=True)
              .agg(value=("value", "sum"), lon=("vertex_lon", "first"), lat=("vertex_lat", "first"),
-                  component=("component", "first"), items=("label", list), kinds=("kind", list),
-                  snap_m=("snap_m", "max"))
+                  component=("component", "first"), snap_m=("snap_m", "max"))
              .reset_index())
+    # the items of each vertex: one split of the sorted column (pandas' list aggregation runs
+    # Python once per group, ~50 ms for 1,000 items)
+    bounds = np.flatnonzero(np.diff(near["vertex"].to_numpy(dtype=float))) + 1
+    stops["items"] = [part.tolist() for part in np.split(near["label"].to_numpy(dtype=object), bounds)]
     stops = stops[stops["value"] > 0].sort_values(["value", "vertex"], ascending=[False, True])
     return stops.head(limit).reset_index(drop=True), far
 

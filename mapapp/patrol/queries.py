@@ -212,8 +212,9 @@ def cost_matrix(conn: Connection, vertices: list[int], mode: str,
                 bbox: tuple[float, float, float, float] | None) -> np.ndarray:
     """Seconds between every pair of vertices (pgr_dijkstraCost, directed); inf = no route.
 
-    Routes on the streets inside `bbox` (None: the whole network); a vertex left with a pair unreachable there is routed
-    again on the whole network, so the box never makes a reachable stop look disconnected.
+    Routes on the streets inside `bbox` (None: the whole network); a vertex left with a pair
+    unreachable there is routed again on the whole network, so the box never makes a reachable
+    stop look disconnected.
     pgRouting's time grows with the number of pairs, so for a mode whose streets cost the same
     both ways (foot) each pair is asked once and the matrix mirrored."""
     uniq = np.unique(np.asarray(vertices, dtype=np.int64))

@@ -18,9 +18,9 @@ START, END, FIRST_STOP = 0, 1, 2
 # The solver's time when a request names none, from the instance's size: OR-Tools' first solution
 # (parallel cheapest insertion) and guided local search both grow with visits x teams. On the
 # Helsinki bench (291 stops, 4 h on foot) one team reached the 60 s run's value within 0.1 s and
-# five teams within 0.5 s on a loaded 2-core VM; these constants give 0.3 s and 1.1 s there.
+# five teams within 0.5 s on a loaded 2-core VM; these constants give 0.25 s and 0.83 s there.
 AUTO_BASE_S = 0.1
-AUTO_PER_VISIT_TEAM_S = 0.0007
+AUTO_PER_VISIT_TEAM_S = 0.0005
 AUTO_MAX_S = 5.0
 
 
