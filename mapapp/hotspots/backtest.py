@@ -41,6 +41,22 @@ def scores_at(score: np.ndarray, test: np.ndarray, coverages=COVERAGES) -> list[
     return out
 
 
+#: area shares at which the hit-rate curve is drawn
+CURVE_COVERAGES = tuple(np.round(np.concatenate([np.arange(0.01, 0.1, 0.01), np.arange(0.1, 1.0001, 0.05)]), 2))
+
+
+def curve(score: np.ndarray, test: np.ndarray, coverages=CURVE_COVERAGES) -> list[dict]:
+    """Hit rate against area share when the top cells by score are flagged (the same ranking and
+    rounding as `selected`), for the hit-rate curve; one sort, one cumulative sum."""
+    n, total = len(score), test.sum()
+    order = np.lexsort((np.arange(n), -np.nan_to_num(score, nan=-np.inf)))
+    caught = np.cumsum(test[order])
+    k = np.maximum(1, np.ceil(np.asarray(coverages) * n - 1e-9).astype(int))
+    hit = caught[k - 1] / total if total else np.full(len(k), np.nan)
+    return [{"coverage": float(c), "area_share": float(kk / n), "hit_rate": float(h)}
+            for c, kk, h in zip(coverages, k, hit)]
+
+
 def gaussian_weights(xy: np.ndarray, bandwidth: float) -> sparse.csr_matrix:
     """Gaussian kernel between cell centres up to 3 bandwidths (the cell with itself is 1)."""
     d = cKDTree(xy).sparse_distance_matrix(cKDTree(xy), 3 * bandwidth, output_type="coo_matrix")

@@ -62,4 +62,5 @@ def run(conn: Connection, f: IncidentFilter, bp: BacktestParams) -> dict:
                  "chosen": chosen,
                  "scores": "hit rate = test incidents in flagged cells / all test incidents; PAI = hit "
                            "rate / area share; PEI* = hits / the most any equally large selection caught"})
-    return {"results": results, "meta": meta}
+    curves = {name: backtest.curve(s, test) for name, s in scores.items()}
+    return {"results": results, "curves": curves, "meta": meta}

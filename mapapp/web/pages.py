@@ -138,3 +138,29 @@ def plan_page(plan_id: int):
                        "basemap": url_for("api_meta.basemap")}}
     return render_template("plan.html", plan=plan, config=config)
 
+
+
+@bp.get("/hotspots/backtest")
+@login_required
+def backtest_page():
+    """Which hot spot method has earned trust here: the backtest table and hit-rate curve
+    (the same figures as /api/hotspots/backtest); the last 4 weeks are tested by default."""
+    from datetime import datetime, timedelta, timezone
+
+    from mapapp.errors import UserError
+    from mapapp.web.api.hotspots import backtest_from
+
+    today = datetime.now(timezone.utc).date() + timedelta(days=1)
+    args = {k: v for k, v in request.args.items() if k != "lang" and v != ""}
+    args.setdefault("until", today.isoformat())
+    args.setdefault("split", (today - timedelta(days=28)).isoformat())
+    args.setdefault("since", (today - timedelta(days=28 + 84)).isoformat())
+    result, error = None, None
+    try:
+        result = backtest_from(args)
+    except UserError as exc:
+        error = exc
+    with ext()["engine"].connect() as conn:
+        simulated = iq.any_simulated(conn)
+    return render_template("hotspots_backtest.html", result=result, error=error, args=args,
+                           simulated=simulated), (error.status if error else 200)

@@ -65,6 +65,7 @@ POLICY: dict[str, Policy] = {
     # pages
     "pages.command_center": PUBLIC,
     "pages.kpi_page": PUBLIC,
+    "pages.backtest_page": PUBLIC,
     "pages.patrol_page": _policy("patrol_lead"),
     "pages.plan_page": _policy("planner"),
     # reference data and aggregated layers

@@ -37,3 +37,14 @@ def test_kde_and_prospective_rank_the_planted_place_first():
     cube[88, 3] = 3   # recent events at cell 88 outweigh them
     score = prospective_score(xy, cube, 100.0, 250.0)
     assert np.argmax(score) == 88 and score[11] > 0 and score[0] > 0 and score[50] == 0
+
+
+def test_curve_agrees_with_the_table_and_reaches_every_incident():
+    from mapapp.hotspots.backtest import curve
+
+    score = np.array([5.0, 1.0, 4.0, 0.0, 3.0, 2.0, 0.5, 0.2, 0.1, 0.0])
+    test = np.array([3.0, 0.0, 1.0, 2.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0])
+    pts = curve(score, test, coverages=(0.1, 0.2, 0.5, 1.0))
+    assert [p["hit_rate"] for p in pts] == [0.3, 0.4, 0.8, 1.0]  # 3, 3+1, 3+1+0+4+0, all
+    table = scores_at(score, test, coverages=(0.1, 0.2))
+    assert [p["hit_rate"] for p in pts[:2]] == [t["hit_rate"] for t in table]

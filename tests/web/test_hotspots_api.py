@@ -191,3 +191,24 @@ def test_follows_every_incident_layer_filter(viewer, busy):
     assert r.status_code == 200, r.json
     assert 0 < r.json["meta"]["incidents"] < everything
     assert r.json["meta"]["filter"]["statuses"]
+
+
+def test_backtest_page_shows_table_and_curve(viewer, emerging_city):
+    query = "since=2026-01-05&split=2026-03-02&until=2026-03-16&size=150&category=public_order.theft"
+    api = viewer.get(f"/api/hotspots/backtest?{query}").json
+    assert set(api["curves"]) == {"gistar", "kde", "naive", "prospective"}
+    for pts in api["curves"].values():
+        rates = [p["hit_rate"] for p in pts]
+        assert rates == sorted(rates) and rates[-1] == 1.0
+    r = viewer.get(f"/hotspots/backtest?{query}")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert 'id="backtest-table"' in html and "前瞻热点" in html and "命中率" in html
+    assert html.count('<polyline class="curve"') == 4
+    naive_pai = api["results"]["naive"][0]["pai"]
+    assert f"{naive_pai:.2f}" in html
+    en = viewer.get(f"/hotspots/backtest?{query}&lang=en").get_data(as_text=True)
+    assert "Prospective hot spotting" in en and "Hit rate against area covered" in en
+    bad = viewer.get("/hotspots/backtest?since=2026-01-05&split=2026-04-01&until=2026-03-16")
+    assert bad.status_code == 400 and "backtest-error" in bad.get_data(as_text=True)
+    assert "(split)" in bad.get_data(as_text=True)

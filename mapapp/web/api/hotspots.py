@@ -3,9 +3,12 @@ of cells (count, z, p, q, bin) with a `meta` object of every choice and warning;
 (DBSCAN hulls) and /density (kernel density raster with its bandwidth)."""
 from __future__ import annotations
 
+from typing import Mapping
+
 from flask import Blueprint, Response, jsonify, request
 
 from mapapp.hotspots import analysis, clusters, evaluate, params, trends
+from mapapp.incidents import filters
 from mapapp.incidents.filters import parse_time
 from mapapp.web.api.common import incident_filter
 from mapapp.web.auth import login_required
@@ -51,11 +54,16 @@ def hotspot_emerging():
         return jsonify(trends.run(conn, f, p))
 
 
+def backtest_from(args: Mapping[str, str]) -> dict:
+    """A backtest from query arguments; the API and the backtest page both answer with it."""
+    split = parse_time(args["split"], "split") if args.get("split") else None
+    p = params.parse_backtest(args, split)
+    f = filters.parse(args, ext()["taxonomy"], allowed=frozenset(params.FILTER_KEYS))
+    with ext()["engine"].connect() as conn:
+        return evaluate.run(conn, f, p)
+
+
 @bp.get("/api/hotspots/backtest")
 @login_required
 def hotspot_backtest():
-    split = parse_time(request.args["split"], "split") if request.args.get("split") else None
-    p = params.parse_backtest(request.args, split)
-    f = incident_filter(allowed=set(params.FILTER_KEYS))
-    with ext()["engine"].connect() as conn:
-        return jsonify(evaluate.run(conn, f, p))
+    return jsonify(backtest_from(request.args))
