@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from mapapp.errors import ParamError, UserError
 from mapapp.geo.crs import utm_crs_for
-from mapapp.hotspots import optimize, queries as q
+from mapapp.hotspots import h3cells, optimize, queries as q
 from mapapp.hotspots.gistar import BIN_LEVELS, GiStar, distance_weights, gi_star, knn_weights
 from mapapp.hotspots.params import HotspotParams
 from mapapp.incidents.filters import IncidentFilter
@@ -49,14 +49,17 @@ def cells_for(conn: Connection, f: IncidentFilter, p: HotspotParams, area: q.Are
             raise ParamError(f"plan {p.plan!r} has no grids in area {area.code}", field="plan")
         return cells, None
     size = p.size
-    if size is None:
+    if size is None and p.resolution is None:
         stride = max(1, math.ceil(n_incidents / SAMPLE_POINTS))
         xy = q.points(conn, f, area_code=area.code, srid=srid, stride=stride)
         nn = optimize.nearest_neighbour_distances(xy)
         choice = optimize.choose_cell_size(n_incidents, area.area_m2,
-                                           float(nn.mean()) if len(nn) else 0.0, p.cells)
+                                           float(nn.mean()) if len(nn) else 0.0,
+                                           "square" if p.cells == "square" else "hex")
         size = choice.value
         chosen.append({"parameter": "size", "value": size, "reason": choice.reason})
+    if p.cells == "h3":
+        return h3_cells_for(conn, f, p, area, srid, size, chosen)
     cell_area = size * size * (1.5 * math.sqrt(3) if p.cells == "hex" else 1.0)
     if area.area_m2 / cell_area > MAX_CELLS:
         raise ParamError(f"size {size:g} m would make about {area.area_m2 / cell_area:,.0f} cells "
@@ -65,6 +68,24 @@ def cells_for(conn: Connection, f: IncidentFilter, p: HotspotParams, area: q.Are
     cells = q.lattice_cells(conn, f, area_code=area.code, srid=srid, shape=p.cells, size=size,
                             mask=p.mask, weight=p.weight)
     return cells, size
+
+
+def h3_cells_for(conn: Connection, f: IncidentFilter, p: HotspotParams, area: q.Area, srid: int,
+                 size: float | None, chosen: list[dict]) -> tuple[q.Cells, float]:
+    """H3 cells at the given resolution, or at the one whose edge is nearest the (chosen) size."""
+    resolution = p.resolution
+    if resolution is None:
+        resolution = h3cells.resolution_for(size)
+        chosen.append({"parameter": "resolution", "value": resolution, "reason": (
+            f"H3 resolution {resolution}: average edge {h3cells.edge_length(resolution):.0f} m, "
+            f"the nearest to {size:g} m")})
+    if area.area_m2 / h3cells.cell_area(resolution) > MAX_CELLS:
+        raise ParamError(f"resolution {resolution} would make about "
+                         f"{area.area_m2 / h3cells.cell_area(resolution):,.0f} cells; the limit is "
+                         f"{MAX_CELLS:,}", field="resolution" if p.resolution is not None else "size")
+    cells = q.h3_cells(conn, f, area_code=area.code, srid=srid, resolution=resolution, mask=p.mask,
+                       weight=p.weight)
+    return cells, round(h3cells.edge_length(resolution), 1)
 
 
 def weights_for(xy: np.ndarray, y: np.ndarray, p: HotspotParams, chosen: list[dict], meta: dict):
@@ -156,6 +177,7 @@ def run(conn: Connection, f: IncidentFilter, p: HotspotParams) -> str:
     significant = sig < p.alpha
     meta.update({
         "method": "gistar", "cells": p.cells, "size_m": size, "plan": p.plan if p.cells == "grid" else None,
+        "h3_resolution": h3cells.resolution_for(size) if p.cells == "h3" else None,
         "area": {"code": area.code, "name": area.name, "area_km2": round(area.area_m2 / 1e6, 3)},
         "crs": f"EPSG:{srid}", "mask": p.mask, "weight_field": p.weight, "optimized": p.optimized,
         "alpha": p.alpha, "fdr": p.fdr, "p_values": P_VALUES,

@@ -8,14 +8,14 @@ from typing import Mapping
 
 from mapapp.errors import ParamError
 
-CELLS = ("hex", "square", "grid")
+CELLS = ("hex", "square", "grid", "h3")
 WEIGHT_FIELDS = ("none", "count", "weight")
 MIN_SIZE, MAX_SIZE = 10.0, 10000.0
 MAX_K = 100
 #: the incident filter's own parameters, passed through to mapapp.incidents.filters.parse
 FILTER_KEYS = ("since", "until", "category", "status", "grid", "community", "overdue", "bbox")
 KEYS = ("method", "cells", "size", "k", "distance", "alpha", "fdr", "optimized", "area", "plan",
-        "weight", "mask", "lang")
+        "weight", "mask", "lang", "resolution")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class HotspotParams:
     plan: str = "published"
     weight: str = "none"
     mask: bool = True
+    resolution: int | None = None  # H3 resolution (cells=h3)
 
 
 def _flag(args: Mapping[str, str], name: str, default: bool) -> bool:
@@ -73,6 +74,11 @@ def parse(args: Mapping[str, str], extra: tuple[str, ...] = ()) -> HotspotParams
     size = _number(args, "size", MIN_SIZE, MAX_SIZE, " metres")
     if size is not None and cells == "grid":
         raise ParamError("size applies to hex and square cells, not to plan grids", field="size")
+    resolution = _number(args, "resolution", 0, 15)
+    if resolution is not None and (cells != "h3" or resolution != int(resolution)):
+        raise ParamError("resolution is a whole number 0-15 for cells=h3", field="resolution")
+    if resolution is not None and size is not None:
+        raise ParamError("give either size or resolution for H3 cells, not both", field="size")
     k = _number(args, "k", 1, MAX_K)
     if k is not None and k != int(k):
         raise ParamError(f"k must be a whole number of neighbours, got {args['k']}", field="k")
@@ -85,7 +91,8 @@ def parse(args: Mapping[str, str], extra: tuple[str, ...] = ()) -> HotspotParams
         alpha=0.05 if alpha is None else alpha, fdr=_flag(args, "fdr", True),
         optimized=_flag(args, "optimized", False), area=(args.get("area") or "").strip() or None,
         plan=(args.get("plan") or "published").strip(),
-        weight=_choice(args, "weight", WEIGHT_FIELDS, "none"), mask=_flag(args, "mask", True))
+        weight=_choice(args, "weight", WEIGHT_FIELDS, "none"), mask=_flag(args, "mask", True),
+        resolution=None if resolution is None else int(resolution))
 
 
 @dataclass(frozen=True)
@@ -141,7 +148,7 @@ class EmergingParams:
 
 def parse_emerging(args: Mapping[str, str]) -> EmergingParams:
     """Gi* parameters (hex or square cells) plus the time step of the cube."""
-    if (args.get("cells") or "hex") == "grid":
+    if (args.get("cells") or "hex") in ("grid", "h3"):
         raise ParamError("emerging hot spots need hex or square cells", field="cells")
     step = _choice(args, "step", STEPS, "week")
     if not args.get("since"):
@@ -158,7 +165,7 @@ class BacktestParams:
 
 def parse_backtest(args: Mapping[str, str], split) -> BacktestParams:
     """Gi* cell parameters plus `split` (already parsed as a time); since and until are needed."""
-    if (args.get("cells") or "hex") == "grid":
+    if (args.get("cells") or "hex") in ("grid", "h3"):
         raise ParamError("backtests need hex or square cells", field="cells")
     for name in ("since", "split", "until"):
         if not args.get(name):

@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from mapapp.hotspots import binning
+from mapapp.hotspots import binning, h3cells
 from mapapp.incidents.filters import IncidentFilter
 from mapapp.incidents.queries import where
 
@@ -106,14 +106,20 @@ class Points:
     k: np.ndarray | None = None
 
 
+def area_shape(conn: Connection, area_code: str) -> tuple[list[float], bytes]:
+    """The area's bounds (lon/lat) and its outline as WKB."""
+    bounds, wkb = conn.execute(text(
+        "SELECT ARRAY[ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom)], ST_AsBinary(geom) "
+        "FROM admin_areas WHERE code = :area"), {"area": area_code}).one()
+    return bounds, bytes(wkb)
+
+
 def area_points(conn: Connection, f: IncidentFilter, *, area_code: str, srid: int,
                 weight: str = "none", step: str | None = None, start=None) -> Points:
     """The filter's incidents inside the area (ST_Intersects semantics), fetched packed and
     projected to `srid`; with `step`, each one's whole days/weeks/months since `start`."""
     cond, params = where(f)
-    bounds, wkb = conn.execute(text(
-        "SELECT ARRAY[ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom)], ST_AsBinary(geom) "
-        "FROM admin_areas WHERE code = :area"), {"area": area_code}).one()
+    bounds, wkb = area_shape(conn, area_code)
     columns = ["ST_X(i.geom)", "ST_Y(i.geom)"] + ([WEIGHTS[weight]] if weight != "none" else []) \
         + ([_STEP[step]] if step else [])
     sql = _POINT_BYTES.format(cond=cond, columns=" || ".join(f"float8send(({c})::float8)" for c in columns))
@@ -152,6 +158,21 @@ def lattice_cells(conn: Connection, f: IncidentFilter, *, area_code: str, srid: 
     pts = area_points(conn, f, area_code=area_code, srid=srid, weight=weight)
     pi, pj = binning.INDEX[shape](pts.x, pts.y, size)
     return replace(cells, count=binning.sum_into(i, j, pi, pj, pts.w)[:, 0])
+
+
+def h3_cells(conn: Connection, f: IncidentFilter, *, area_code: str, srid: int, resolution: int,
+             mask: bool = True, weight: str = "none") -> Cells:
+    """Incidents summed into the H3 cells of `resolution` overlapping the area (mask) or its
+    bounds, zeros too, plus any cell holding an incident of the area; centroids in `srid`."""
+    _, wkb = area_shape(conn, area_code)
+    pts = area_points(conn, f, area_code=area_code, srid=srid, weight=weight)
+    held = h3cells.point_cells(pts.lon, pts.lat, resolution)
+    cells = np.union1d(h3cells.area_cells(wkb, resolution, mask), held)
+    counts = np.bincount(np.searchsorted(cells, held), weights=pts.w, minlength=len(cells))
+    lon, lat = h3cells.centres(cells)
+    x, y = binning.project(lon, lat, srid)
+    return Cells(ids=h3cells.ids(cells), x=np.asarray(x), y=np.asarray(y), count=counts,
+                 geometry=h3cells.outlines(cells))
 
 
 def plan_cells(conn: Connection, f: IncidentFilter, *, area_code: str, srid: int,

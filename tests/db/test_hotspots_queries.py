@@ -140,3 +140,25 @@ def test_area_and_sampled_points(area_db):
         inside = _inside(conn)
     assert everything.shape == (inside, 2)
     assert abs(len(half) - inside / 2) < 30
+
+
+def test_h3_cells_count_each_incident_in_its_h3_cell(area_db):
+    import h3
+
+    with area_db.connect() as conn:
+        cells = q.h3_cells(conn, IncidentFilter(), area_code="HS", srid=SRID, resolution=9)
+        lonlat = conn.execute(text("SELECT ST_X(i.geom), ST_Y(i.geom) FROM incidents i JOIN admin_areas a "
+                                   "ON a.code = 'HS' AND ST_Intersects(a.geom, i.geom)")).all()
+        weighted = q.h3_cells(conn, IncidentFilter(), area_code="HS", srid=SRID, resolution=8, weight="count")
+        total = conn.execute(text("SELECT sum(i.count) FROM incidents i JOIN admin_areas a "
+                                  "ON a.code = 'HS' AND ST_Intersects(a.geom, i.geom)")).scalar_one()
+    truth: dict[str, int] = {}
+    for lon, lat in lonlat:  # independently: h3 itself, one point at a time
+        cell = h3.latlng_to_cell(lat, lon, 9)
+        truth[cell] = truth.get(cell, 0) + 1
+    got = {cid: int(n) for cid, n in zip(cells.ids, cells.count) if n}
+    assert got == truth and len(truth) > 50
+    assert (cells.count == 0).sum() > 0 and len(set(cells.ids)) == len(cells.ids)
+    assert all(h3.get_resolution(c) == 9 for c in cells.ids)
+    assert cells.geometry[0].startswith('{"type":"Polygon"') and 300_000 < cells.x.min() < 400_000
+    assert weighted.count.sum() == total

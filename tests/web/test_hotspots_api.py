@@ -111,7 +111,23 @@ BAD = [
     ("mask=2", "mask"), ("area=nope", "area"), ("cells=grid&plan=nope", "plan"),
     ("cells=grid&size=100", "size"), ("size=20000", "size"), ("since=yesterday", "since"),
     ("category=nope", "category"), ("colour=red", "colour"), ("limit=5", "limit"),
+    ("resolution=9", "resolution"), ("cells=h3&resolution=16", "resolution"),
+    ("cells=h3&resolution=8.5", "resolution"), ("cells=h3&resolution=x", "resolution"),
+    ("cells=h3&resolution=9&size=100", "size"), ("cells=h3&resolution=15", "resolution"),
 ]
+
+
+def test_h3_cells_find_the_planted_cluster(viewer, busy):
+    r = viewer.get("/api/hotspots?cells=h3&resolution=10&since=30d&category=public_order")
+    assert r.status_code == 200, r.json
+    fc = r.json
+    assert fc["meta"]["cells"] == "h3" and fc["meta"]["h3_resolution"] == 10
+    assert sum(f["properties"]["count"] for f in fc["features"]) == fc["meta"]["incidents"] == 553
+    assert all(f["id"].startswith("8a") for f in fc["features"])  # resolution 10 cells
+    hot = [f for f in fc["features"] if f["properties"]["bin"] == 3]
+    assert hot and any(_near(f, *HOT, 150) for f in hot)
+    chosen = viewer.get("/api/hotspots?cells=h3&size=100").json["meta"]
+    assert chosen["h3_resolution"] == 10 and chosen["chosen"][0]["parameter"] == "resolution"
 
 
 def test_bad_parameter_is_400_naming_it(viewer, busy):
