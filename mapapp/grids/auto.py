@@ -313,3 +313,13 @@ class _Graph:
         labels = labels.copy()
         labels[best[0]] = best[1]
         return labels, True
+
+
+def tile(area: BaseGeometry, points: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """k grids tiling `area` from a label per unit (0..k-1): the union of each label's units'
+    Voronoi cells clipped to the area (an imported assignment becomes geometry this way)."""
+    pts = np.asarray(points, dtype=object)
+    pieces, owner = _pieces(area, pts)
+    graph = _Graph(pieces, owner, np.zeros(len(pts)), shapely.get_coordinates(pts))
+    piece_labels = graph.attach_orphans(np.where(owner >= 0, np.asarray(labels)[np.maximum(owner, 0)], -1))
+    return np.array([shapely.coverage_union_all(pieces[piece_labels == p]) for p in range(k)], dtype=object)

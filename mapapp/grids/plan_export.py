@@ -3,6 +3,7 @@ its evaluation (every metric with key, version and definition) as JSON."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -30,16 +31,23 @@ def grids_frame(rows: list[dict], communities: dict[int, str]) -> gpd.GeoDataFra
     return gpd.GeoDataFrame(data, geometry=list(geoms), crs="EPSG:4326")
 
 
+def assignment_csv(conn: Connection, plan_id: int) -> tuple[str, int]:
+    """The assignment CSV (unit_id, grid_code; empty code: in no grid) and its row count."""
+    rows = gq.plan_assignment(conn, plan_id)
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=["unit_id", "grid_code"], lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return out.getvalue(), len(rows)
+
+
 def export(conn: Connection, plan_id: int, path: Path) -> int:
     """Write the plan to `path` by its suffix; returns the number of rows written."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        rows = gq.plan_assignment(conn, plan_id)
-        with path.open("w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=["unit_id", "grid_code"])
-            w.writeheader()
-            w.writerows(rows)
-        return len(rows)
+        text, n = assignment_csv(conn, plan_id)
+        path.write_text(text, encoding="utf-8")
+        return n
     if suffix == ".json" and path.name.endswith(".evaluation.json"):
         out = {"check": plan_check.run(conn, plan_id)["summary"], "metrics": plan_metrics.run(conn, plan_id)}
         path.write_text(json.dumps(out, ensure_ascii=False, indent=1, default=str), encoding="utf-8")

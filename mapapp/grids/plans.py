@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from mapapp.errors import UserError
 from mapapp.geo.crs import WGS84, project
-from mapapp.grids import auto, edits, plan_check, plan_metrics
+from mapapp.grids import assignment, auto, edits, plan_check, plan_metrics
 from mapapp.grids import queries as gq
 from mapapp.grids.metrics import DEFAULT_BANDS, Band
 
@@ -82,6 +82,8 @@ def _changes(conn: Connection, plan_id: int, action: str, p: dict) -> tuple[list
         return _paint(conn, plan_id, p)
     if action == "rebalance":
         return _rebalance(conn, plan_id, p)
+    if action == "assign":
+        return _assign(conn, plan_id, p)
     if action == "merge":
         codes = list(p.get("codes") or [])
         if len(codes) < 2:
@@ -180,6 +182,56 @@ def _rebalance(conn: Connection, plan_id: int, p: dict) -> tuple[list[dict], lis
     first = int(np.argmax(shapely.area(shapely.intersection(geoms, _geom(rows[0])))))
     return rows, [{**rows[0], "geometry": _gj(geoms[first])},
                   {**rows[1], "geometry": _gj(geoms[1 - first])}]
+
+
+def _assign(conn: Connection, plan_id: int, p: dict) -> tuple[list[dict], list[dict]]:
+    """Import an assignment CSV (`csv`: unit_id,grid_code): grids whose units change are rebuilt
+    from their units' Voronoi cells inside what the unchanged grids leave of each community."""
+    if not isinstance(p.get("csv"), str):
+        raise UserError("csv (the text of a unit_id,grid_code file) is required", field="csv")
+    ids, codes, rownums = assignment.parse(p["csv"])
+    comms, units = gq.plan_scope_rows(conn, plan_id)
+    layers = plan_check.layers_from_rows([], comms, units)
+    pts = shapely.point_on_surface(layers.unit_geoms)
+    ui, ci = shapely.STRtree(layers.community_geoms).query(pts, predicate="intersects")
+    unit_comm = np.full(len(pts), -1)
+    unit_comm[ui[::-1]] = ci[::-1]
+    assignment.check_against(ids, codes, rownums, layers.unit_ids, unit_comm)
+    new_code = dict(zip(ids.tolist(), codes.tolist()))
+    old_code = {r["unit_id"]: r["grid_code"] for r in gq.plan_assignment(conn, plan_id)}
+    members_old: dict = {}
+    members_new: dict = {}
+    for uid in layers.unit_ids.tolist():
+        members_old.setdefault(old_code.get(uid), set()).add(uid)
+        members_new.setdefault(new_code[uid], set()).add(uid)
+    rows = {r["code"]: r for r in gq.snapshot(conn, plan_id)}
+    changed = {c for c in set(members_old) | set(members_new)
+               if c is not None and members_old.get(c, set()) != members_new.get(c, set())}
+    before = [rows[c] for c in sorted(changed) if c in rows]
+    _unlocked(before)
+    if not changed:
+        return [], []
+    kept = shapely.union_all(np.array([_geom(r) for c, r in rows.items() if c not in changed], dtype=object))
+    after = []
+    unit_index = {uid: i for i, uid in enumerate(layers.unit_ids.tolist())}
+    for c, comm in enumerate(comms):
+        mine = [unit_index[u] for code in sorted(changed) for u in members_new.get(code, ())
+                if unit_comm[unit_index[u]] == c]
+        if not mine:
+            continue
+        mine = np.array(sorted(mine))
+        grid_codes, labels = np.unique(np.array([new_code[int(u)] for u in layers.unit_ids[mine]],
+                                                dtype=object).astype(str), return_inverse=True)
+        area = shapely.difference(layers.community_geoms[c], kept)
+        try:
+            geoms = auto.tile(area, pts[mine], labels, len(grid_codes))
+        except auto.NoBalancedPlan as exc:
+            raise UserError(str(exc), field="csv", status=422) from None
+        defaults = {"locked": False, "staffing": 1, "waiver": None, "grid_head": None,
+                    "police_officer": None, "assistant": None, "supervisor": None}
+        after += [{**defaults, "name": code, **rows.get(code, {}), "code": code, "community_id": comm["id"],
+                   "geometry": _gj(g)} for code, g in zip(grid_codes.tolist(), geoms)]
+    return before, after
 
 
 def _apply(conn: Connection, plan_id: int, before: list[dict], after: list[dict]) -> None:

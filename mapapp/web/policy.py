@@ -115,6 +115,8 @@ POLICY: dict[str, Policy] = {
     "api_plans.redo": _policy("planner", write=True),
     "api_plans.publish": _policy("planner", write=True),
     "api_plans.auto": _policy("planner", write=True),
+    "api_plans.assignment_export": VIEWER,
+    "api_plans.assignment_import": _policy("planner", write=True),
 }
 
 

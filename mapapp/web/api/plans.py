@@ -2,10 +2,10 @@
 the publish gate, publication history and rollback, comparison of two plans."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from mapapp.errors import NotFound, ParamError, UserError
-from mapapp.grids import auto_plan, plan_check, plan_metrics, plans
+from mapapp.grids import auto_plan, plan_check, plan_export, plan_metrics, plans
 from mapapp.grids import queries as gq
 from mapapp.grids.coverage import CheckOptions
 from mapapp.web.auth import current_user, login_required, role_required
@@ -208,3 +208,38 @@ def auto(plan_id: int):
         out = auto_plan.run(conn, plan_id, name, float(band[0]), float(band[1]),
                             keep_locked=bool(body.get("keep_locked", True)))
     return jsonify(out), 201
+
+
+@bp.get("/api/plans/<int:plan_id>/assignment.csv")
+@login_required
+def assignment_export(plan_id: int):
+    """The plan as an assignment CSV: unit_id, grid_code."""
+    with ext()["engine"].connect() as conn:
+        if gq.plan(conn, plan_id) is None:
+            raise NotFound(f"no grid plan {plan_id}", field="plan")
+        text, _ = plan_export.assignment_csv(conn, plan_id)
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=plan-{plan_id}-assignment.csv"})
+
+
+@bp.post("/api/plans/<int:plan_id>/assignment")
+@role_required("planner")
+def assignment_import(plan_id: int):
+    """Import an assignment CSV into a draft as one versioned edit: multipart field `file` (with
+    form field `version`) or a text/csv body (with ?version=); a bad row is a 422 naming it."""
+    upload = request.files.get("file")
+    raw = upload.read() if upload else request.get_data()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError("the file must be UTF-8 text", field="file") from None
+    if not text.strip():
+        raise UserError("send the CSV as multipart field file or as the request body", field="file")
+    version = request.form.get("version", request.args.get("version", ""))
+    try:
+        version = int(version)
+    except ValueError:
+        raise UserError("version (the plan version you edited) is required", field="version") from None
+    with ext()["engine"].begin() as conn:
+        out = plans.edit(conn, plan_id, version, "assign", {"csv": text}, current_user()["name"])
+    return jsonify(out)
