@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 from sqlalchemy.engine import Connection
@@ -13,7 +13,8 @@ from sqlalchemy.engine import Connection
 from mapapp.errors import ParamError, UserError
 from mapapp.geo.crs import utm_crs_for
 from mapapp.hotspots import h3cells, optimize, queries as q
-from mapapp.hotspots.gistar import BIN_LEVELS, GiStar, distance_weights, gi_star, knn_weights
+from mapapp.hotspots.gistar import (BIN_LEVELS, GiStar, bh_qvalues, confidence_bins, distance_weights,
+                                    gi_star, knn_weights, permutation_p)
 from mapapp.hotspots.params import HotspotParams
 from mapapp.incidents.filters import IncidentFilter
 
@@ -22,8 +23,8 @@ FEW_INCIDENTS = 30
 FEW_CELLS = 30
 SAMPLE_POINTS = 20_000
 P_VALUES = ("two-sided p from the analytic normal z of Gi* (Ord & Getis 1995); q is the "
-            "Benjamini-Hochberg FDR-adjusted p. Permutation p-values are not used: their smallest "
-            "possible value, 1/(permutations+1), cannot pass FDR correction over many cells.")
+            "Benjamini-Hochberg FDR-adjusted p. Permutation p-values (permutations=) are an option: "
+            "their smallest possible value, 1/(permutations+1), cannot pass FDR correction over many cells.")
 
 
 class Meaningless(UserError):
@@ -68,6 +69,21 @@ def cells_for(conn: Connection, f: IncidentFilter, p: HotspotParams, area: q.Are
     cells = q.lattice_cells(conn, f, area_code=area.code, srid=srid, shape=p.cells, size=size,
                             mask=p.mask, weight=p.weight)
     return cells, size
+
+
+def permutation_caveat(permutations: int, n_cells: int, alpha: float) -> str:
+    """What permutation p-values mean for FDR, in numbers: the smallest p and what BH needs."""
+    return (f"p-values by {permutations} conditional permutations (as esda's p_sim): the smallest "
+            f"possible p is 1/({permutations}+1) = {1 / (permutations + 1):.2g}. Benjamini-Hochberg "
+            f"over {n_cells:,} cells needs p <= {alpha:g} x rank / {n_cells:,}, so with many cells few "
+            "or none can pass FDR however strong the cluster; use the analytic p (the default) for FDR.")
+
+
+def with_permutation_p(res: GiStar, y: np.ndarray, w, p: HotspotParams) -> GiStar:
+    """The Gi* result with p (and q, bins) from conditional permutations; z stays analytic."""
+    perm = permutation_p(y, w, p.permutations, seed=p.seed)
+    q_values = bh_qvalues(perm)
+    return replace(res, p=perm, q=q_values, bin=confidence_bins(res.z, q_values if p.fdr else perm))
 
 
 def h3_cells_for(conn: Connection, f: IncidentFilter, p: HotspotParams, area: q.Area, srid: int,
@@ -158,6 +174,8 @@ def run(conn: Connection, f: IncidentFilter, p: HotspotParams) -> str:
     xy = np.column_stack([cells.x, cells.y])
     w = weights_for(xy, y, p, chosen, meta)
     res = gi_star(y, w, fdr=p.fdr)
+    if p.permutations:
+        res = with_permutation_p(res, y, w, p)
     lonely = int((res.neighbours == 0).sum())
     if lonely == n:
         raise Meaningless("no cell has a neighbour within the distance band; use a larger "
@@ -173,6 +191,8 @@ def run(conn: Connection, f: IncidentFilter, p: HotspotParams) -> str:
         warnings.append({"code": "no_neighbours", "message": (
             f"{lonely} cells have no neighbour within the band; their z compares the cell "
             "with the mean alone"), "cells": lonely})
+    if p.permutations and p.fdr:
+        warnings.append({"code": "permutation_fdr", "message": permutation_caveat(p.permutations, n, p.alpha)})
     sig = res.q if p.fdr else res.p
     significant = sig < p.alpha
     meta.update({
@@ -180,7 +200,9 @@ def run(conn: Connection, f: IncidentFilter, p: HotspotParams) -> str:
         "h3_resolution": h3cells.resolution_for(size) if p.cells == "h3" else None,
         "area": {"code": area.code, "name": area.name, "area_km2": round(area.area_m2 / 1e6, 3)},
         "crs": f"EPSG:{srid}", "mask": p.mask, "weight_field": p.weight, "optimized": p.optimized,
-        "alpha": p.alpha, "fdr": p.fdr, "p_values": P_VALUES,
+        "alpha": p.alpha, "fdr": p.fdr,
+        "p_values": permutation_caveat(p.permutations, n, p.alpha) if p.permutations else P_VALUES,
+        "permutations": p.permutations, "seed": p.seed if p.permutations else None,
         "bins": {str(sign * b): f"{'hot' if sign > 0 else 'cold'} spot, {100 * (1 - c):.0f} % confidence"
                  for b, c in BIN_LEVELS for sign in (1, -1)},
         "incidents": n_incidents, "cell_count": n, "zero_cells": int((y == 0).sum()),

@@ -15,7 +15,7 @@ MAX_K = 100
 #: the incident filter's own parameters, passed through to mapapp.incidents.filters.parse
 FILTER_KEYS = ("since", "until", "category", "status", "grid", "community", "overdue", "bbox")
 KEYS = ("method", "cells", "size", "k", "distance", "alpha", "fdr", "optimized", "area", "plan",
-        "weight", "mask", "lang", "resolution")
+        "weight", "mask", "lang", "resolution", "permutations", "seed")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class HotspotParams:
     weight: str = "none"
     mask: bool = True
     resolution: int | None = None  # H3 resolution (cells=h3)
+    permutations: int | None = None  # conditional-permutation p-values instead of analytic ones
+    seed: int = 0
 
 
 def _flag(args: Mapping[str, str], name: str, default: bool) -> bool:
@@ -79,6 +81,13 @@ def parse(args: Mapping[str, str], extra: tuple[str, ...] = ()) -> HotspotParams
         raise ParamError("resolution is a whole number 0-15 for cells=h3", field="resolution")
     if resolution is not None and size is not None:
         raise ParamError("give either size or resolution for H3 cells, not both", field="size")
+    permutations = _number(args, "permutations", 99, 9999)
+    if permutations is not None and permutations != int(permutations):
+        raise ParamError(f"permutations must be a whole number, got {args['permutations']}",
+                         field="permutations")
+    seed = _number(args, "seed", 0, 2 ** 32 - 1)
+    if seed is not None and (seed != int(seed) or permutations is None):
+        raise ParamError("seed is a whole number and goes with permutations", field="seed")
     k = _number(args, "k", 1, MAX_K)
     if k is not None and k != int(k):
         raise ParamError(f"k must be a whole number of neighbours, got {args['k']}", field="k")
@@ -92,7 +101,9 @@ def parse(args: Mapping[str, str], extra: tuple[str, ...] = ()) -> HotspotParams
         optimized=_flag(args, "optimized", False), area=(args.get("area") or "").strip() or None,
         plan=(args.get("plan") or "published").strip(),
         weight=_choice(args, "weight", WEIGHT_FIELDS, "none"), mask=_flag(args, "mask", True),
-        resolution=None if resolution is None else int(resolution))
+        resolution=None if resolution is None else int(resolution),
+        permutations=None if permutations is None else int(permutations),
+        seed=0 if seed is None else int(seed))
 
 
 @dataclass(frozen=True)

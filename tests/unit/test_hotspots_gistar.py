@@ -116,3 +116,21 @@ def test_neighbours_exclude_self_and_zero_variance_is_nan():
 def test_knn_rows_have_k_neighbours(k):
     xy = lattice(5)
     assert (np.diff(knn_weights(xy, k).indptr) == k + 1).all()
+
+
+def test_permutation_p_is_seeded_bounded_and_agrees_with_esda():
+    from mapapp.hotspots.gistar import permutation_p
+
+    rng = np.random.default_rng(1)
+    xy = np.array([(i, j) for i in range(30) for j in range(30)], dtype=float)
+    y = rng.poisson(3, len(xy)).astype(float)
+    y[:40] += 8  # a planted hot corner
+    w = distance_weights(xy, 1.5)
+    p = permutation_p(y, w, 999, seed=3)
+    assert p.min() >= 1 / 1000 and p.max() <= 1
+    assert p[:10].max() == 1 / 1000  # nothing permuted beats the planted corner
+    assert np.array_equal(p, permutation_p(y, w, 999, seed=3))
+    assert not np.array_equal(p, permutation_p(y, w, 999, seed=4))
+    esda = G_Local(y, DistanceBand(xy, threshold=1.5, binary=True, silence_warnings=True),
+                   transform="B", star=True, permutations=999, seed=3).p_sim
+    assert np.corrcoef(p, esda)[0, 1] > 0.98 and np.median(np.abs(p - esda)) < 0.02

@@ -114,7 +114,24 @@ BAD = [
     ("resolution=9", "resolution"), ("cells=h3&resolution=16", "resolution"),
     ("cells=h3&resolution=8.5", "resolution"), ("cells=h3&resolution=x", "resolution"),
     ("cells=h3&resolution=9&size=100", "size"), ("cells=h3&resolution=15", "resolution"),
+    ("permutations=10", "permutations"), ("permutations=99.5", "permutations"),
+    ("permutations=many", "permutations"), ("seed=3", "seed"), ("permutations=99&seed=-1", "seed"),
 ]
+
+
+def test_permutation_p_values_with_the_fdr_caveat(viewer, busy):
+    query = "/api/hotspots?cells=hex&size=100&since=30d&category=public_order&permutations=199&seed=7"
+    fc = viewer.get(query).json
+    meta = fc["meta"]
+    assert meta["permutations"] == 199 and meta["seed"] == 7
+    assert "1/(199+1)" in meta["p_values"] and "FDR" in meta["p_values"]
+    assert any(w["code"] == "permutation_fdr" for w in meta["warnings"])
+    ps = [f["properties"]["p"] for f in fc["features"]]
+    assert min(ps) >= 1 / 200 and min(ps) == 1 / 200  # the planted cluster beats every permutation
+    assert viewer.get(query).json["features"] == fc["features"]  # seeded
+    analytic = viewer.get("/api/hotspots?cells=hex&size=100&since=30d&category=public_order").json
+    assert min(f["properties"]["p"] for f in analytic["features"]) < 1 / 200
+    assert analytic["meta"]["permutations"] is None
 
 
 def test_h3_cells_find_the_planted_cluster(viewer, busy):
