@@ -57,6 +57,11 @@ _VENDORED: dict[str, tuple[str, str]] = {
     "awesome_rotate_css": ("folium/leaflet.awesome.rotate.min.css",
                            r"/folium/templates/leaflet\.awesome\.rotate(\.min)?\.css$"),
     # folium.plugins
+    # folium asks for @latest; we pin the build we vendored (scripts/vendor_assets)
+    "leaflet_geoman_js": ("leaflet-geoman/dist/leaflet-geoman.js",
+                          r"/@geoman-io/leaflet-geoman-free@(latest|2\.\d+\.\d+)/dist/leaflet-geoman(\.min)?\.js$"),
+    "leaflet_geoman_css": ("leaflet-geoman/dist/leaflet-geoman.css",
+                           r"/@geoman-io/leaflet-geoman-free@(latest|2\.\d+\.\d+)/dist/leaflet-geoman\.css$"),
     "Control.Fullscreen.js": ("leaflet.fullscreen/Control.FullScreen.js",
                               r"/leaflet\.fullscreen@3\.0\.\d+/Control\.FullScreen(\.min)?\.js$"),
     "Control.FullScreen.css": ("leaflet.fullscreen/Control.FullScreen.css",
