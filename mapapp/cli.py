@@ -397,8 +397,13 @@ def _write_features(fc: dict, out: Path) -> None:
 @hotspots.command("gistar")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--area", help="admin area code (default: the first district)")
-@click.option("--cells", type=click.Choice(["hex", "square", "grid"]), default="hex", show_default=True)
+@click.option("--cells", type=click.Choice(["hex", "square", "grid", "h3"]), default="hex", show_default=True)
 @click.option("--size", type=float, help="cell size in metres (default: chosen and explained)")
+@click.option("--resolution", type=int, help="H3 resolution 0-15 (with --cells h3)")
+@click.option("--permutations", type=int,
+              help="p-values by this many conditional permutations (99-9999) instead of the analytic "
+                   "p; their smallest p is 1/(permutations+1), too large to pass FDR over many cells")
+@click.option("--seed", type=int, help="random seed of the permutations (default 0)")
 @click.option("--k", type=int, help="k nearest neighbours instead of a distance band")
 @click.option("--distance", type=float, help="distance band in metres")
 @click.option("--alpha", type=float, default=0.05, show_default=True)
@@ -431,6 +436,121 @@ def hotspots_gistar(out: Path, **options) -> None:
     click.echo(f"{meta['cell_count']} cells from {meta['incidents']} incidents: "
                f"{meta['significant_hot']} hot and {meta['significant_cold']} cold cells significant "
                f"(alpha {meta['alpha']}, FDR {'on' if meta['fdr'] else 'off'}) written to {out}")
+
+
+def _hotspot_filter(args: dict[str, str]):
+    from mapapp.hotspots import params
+    from mapapp.incidents import filters, taxonomy
+
+    return filters.parse({k: v for k, v in args.items() if k in params.FILTER_KEYS},
+                         taxonomy.load(_settings().taxonomy_path))
+
+
+def _stage_printer():
+    """A progress callback printing each stage with the seconds since the start (to stderr)."""
+    import time
+
+    started = time.monotonic()
+    return lambda stage: click.echo(f"  [{time.monotonic() - started:5.1f} s] {stage} ...", err=True)
+
+
+@hotspots.command("clusters")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--area", help="admin area code (default: the first district)")
+@click.option("--eps", type=float, help="DBSCAN neighbourhood in metres (default 100)")
+@click.option("--minpoints", type=int, help="incidents a core point needs (default 5)")
+@click.option("--since", help="ISO date/time or a span such as 30d")
+@click.option("--until")
+@click.option("--category", help="comma-separated category codes")
+def hotspots_clusters(out: Path, **options) -> None:
+    """ST_ClusterDBSCAN clusters of the incidents to OUT (.geojson or .gpkg): hull, count, dominant category."""
+    from mapapp.hotspots import clusters, params
+
+    args = _hotspot_args(options)
+    progress = _stage_printer()
+    try:
+        p = params.parse_clusters(args)
+        f = _hotspot_filter(args)
+        progress(f"DBSCAN (eps {p.eps:g} m, minpoints {p.minpoints}) in PostGIS")
+        with _engine().connect() as conn:
+            fc = clusters.clusters(conn, f, p)
+        _write_features(fc, out)
+    except (UserError, OSError) as exc:
+        raise _fail(exc) from exc
+    meta = fc["meta"]
+    for feat in fc["features"][:5]:
+        props = feat["properties"]
+        click.echo(f"  cluster {props['cluster']}: {props['count']} incidents, mostly "
+                   f"{props['dominant_category']} ({props['dominant_share']:.0%})", err=True)
+    click.echo(f"{meta['clusters']} clusters holding {meta['clustered']} incidents, {meta['noise']} noise, "
+               f"written to {out}")
+
+
+@hotspots.command("emerging")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--since", required=True, help="start of the space-time cube (ISO date/time or a span such as 90d)")
+@click.option("--until", help="end of the cube (default: now)")
+@click.option("--step", type=click.Choice(["day", "week", "month"]), default="week", show_default=True)
+@click.option("--area", help="admin area code (default: the first district)")
+@click.option("--cells", type=click.Choice(["hex", "square"]), default="hex", show_default=True)
+@click.option("--size", type=float, help="cell size in metres (default: chosen and explained)")
+@click.option("--distance", type=float, help="distance band in metres")
+@click.option("--category", help="comma-separated category codes")
+def hotspots_emerging(out: Path, **options) -> None:
+    """Emerging hot spots (Gi* per step, Mann-Kendall, Esri's 17 categories) to OUT (.geojson or .gpkg)."""
+    from mapapp.hotspots import params, trends
+
+    args = _hotspot_args(options)
+    progress = _stage_printer()
+    try:
+        p = params.parse_emerging(args)
+        f = _hotspot_filter(args)
+        with _engine().connect() as conn:
+            fc = trends.run(conn, f, p, progress=progress)
+        _write_features(fc, out)
+    except (UserError, OSError) as exc:
+        raise _fail(exc) from exc
+    meta = fc["meta"]
+    for w in meta["warnings"]:
+        click.echo(f"  warning: {w['message']}", err=True)
+    counts = ", ".join(f"{name} {n}" for name, n in sorted(meta["categories"].items(), key=lambda kv: -kv[1]))
+    click.echo(f"{len(fc['features'])} cells over {meta['steps']} {meta['step']}s: {counts}; written to {out}")
+
+
+@hotspots.command("backtest")
+@click.option("--since", required=True, help="start of training (ISO date/time or a span such as 120d)")
+@click.option("--split", required=True, help="end of training, start of the test period")
+@click.option("--until", required=True, help="end of the test period")
+@click.option("--area", help="admin area code (default: the first district)")
+@click.option("--cells", type=click.Choice(["hex", "square"]), default="hex", show_default=True)
+@click.option("--size", type=float, help="cell size in metres (default: chosen and explained)")
+@click.option("--category", help="comma-separated category codes")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="also write the scores and curves as JSON here")
+def hotspots_backtest(json_out: Path | None, **options) -> None:
+    """Train on since-split, test on split-until: hit rate, PAI and PEI* of each method at 1/5/10/20 % of the area."""
+    from mapapp.hotspots import evaluate, params
+    from mapapp.incidents.filters import parse_time
+
+    args = _hotspot_args(options)
+    progress = _stage_printer()
+    try:
+        p = params.parse_backtest(args, parse_time(args["split"], "split"))
+        f = _hotspot_filter(args)
+        with _engine().connect() as conn:
+            result = evaluate.run(conn, f, p, progress=progress)
+        if json_out:
+            json_out.write_text(json.dumps(result, ensure_ascii=False))
+    except (UserError, OSError) as exc:
+        raise _fail(exc) from exc
+    meta = result["meta"]
+    click.echo(f"train {meta['train']['incidents']} incidents, test {meta['test']['incidents']}, "
+               f"{meta['cell_count']} cells of {meta['size_m']:g} m")
+    coverages = [row["coverage"] for row in result["results"]["gistar"]]
+    click.echo(f"{'method':<12}" + "".join(f"{f'{c:.0%} hit/PAI/PEI*':>24}" for c in coverages))
+    for name, rows in result["results"].items():
+        click.echo(f"{name:<12}" + "".join(
+            f"{row['hit_rate']:>10.1%} {row['pai']:>6.2f} {row['pei_star']:>6.2f}" for row in rows))
 
 
 # --- sample data, demo, serve ------------------------------------------------------------------

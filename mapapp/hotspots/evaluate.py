@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -18,14 +19,17 @@ from mapapp.incidents.filters import IncidentFilter
 WEEK = 7 * 86400
 
 
-def run(conn: Connection, f: IncidentFilter, bp: BacktestParams) -> dict:
-    """Scores of each method at each coverage, and what every method was given."""
+def run(conn: Connection, f: IncidentFilter, bp: BacktestParams,
+        progress: Callable[[str], None] = lambda _: None) -> dict:
+    """Scores of each method at each coverage, and what every method was given; `progress` is
+    told each stage (the CLI prints them)."""
     p, split = bp.hotspot, bp.split
     if not (f.since < split < f.until):
         raise ParamError("split must lie between since and until", field="split")
     train_f, test_f = replace(f, until=split), replace(f, since=split)
     recent_f = replace(f, since=max(f.since, split - (f.until - split)), until=split)
     area, srid = study_area(conn, p.area)
+    progress(f"counting training and test incidents in {area.name}")
     n_train = q.count(conn, train_f, area_code=area.code)
     n_test = q.count(conn, test_f, area_code=area.code)
     if n_train == 0 or n_test == 0:
@@ -33,6 +37,7 @@ def run(conn: Connection, f: IncidentFilter, bp: BacktestParams) -> dict:
                           field="split")
     chosen: list[dict] = []
     meta: dict = {}
+    progress(f"{n_train:,} training and {n_test:,} test incidents; counting them into cells")
     train, size = cells_for(conn, train_f, p, area, srid, n_train, chosen)
     p = replace(p, size=size)
     kw = dict(area_code=area.code, srid=srid, shape=p.cells, size=size, mask=p.mask, weight=p.weight)
@@ -42,6 +47,7 @@ def run(conn: Connection, f: IncidentFilter, bp: BacktestParams) -> dict:
     w = weights_for(xy, train.count, p, chosen, meta)
     band = meta["weights"].get("distance_m") or 2 * size
     steps = max(1, math.ceil((split - f.since).total_seconds() / WEEK))
+    progress(f"{len(train.ids):,} cells; weekly cube of {steps} weeks for prospective hot spotting")
     cube = q.lattice_cube(conn, train_f, area_code=area.code, srid=srid, shape=p.cells, size=size,
                           step="week", start=f.since, steps=steps, ids=train.ids, weight=p.weight)
     spacing = size * math.sqrt(3) if p.cells == "hex" else size
@@ -49,6 +55,7 @@ def run(conn: Connection, f: IncidentFilter, bp: BacktestParams) -> dict:
               "kde": backtest.kde_score(xy, train.count, band),
               "naive": recent,
               "prospective": backtest.prospective_score(xy, cube, spacing, band)}
+    progress("scoring Gi*, KDE, last-period counts and prospective hot spotting")
     results = {name: backtest.scores_at(s, test) for name, s in scores.items()}
     meta.update({"area": {"code": area.code, "name": area.name}, "crs": f"EPSG:{srid}",
                  "cells": p.cells, "size_m": size, "cell_count": len(train.ids),

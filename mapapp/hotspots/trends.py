@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -27,8 +28,10 @@ def _steps(since: datetime, until: datetime, step: str) -> tuple[datetime, int]:
     return since, math.ceil((until - since).total_seconds() / seconds)
 
 
-def run(conn: Connection, f: IncidentFilter, ep: EmergingParams) -> dict:
-    """Emerging hot spot categories per cell over the steps from f.since to f.until (or now)."""
+def run(conn: Connection, f: IncidentFilter, ep: EmergingParams,
+        progress: Callable[[str], None] = lambda _: None) -> dict:
+    """Emerging hot spot categories per cell over the steps from f.since to f.until (or now);
+    `progress` is told each stage (the CLI prints them)."""
     p = ep.hotspot
     until = f.until or datetime.now(timezone.utc)
     start, steps = _steps(f.since, until, ep.step)
@@ -39,18 +42,22 @@ def run(conn: Connection, f: IncidentFilter, ep: EmergingParams) -> dict:
         raise Meaningless(f"{steps} {ep.step}s is more than {MAX_STEPS}; use a longer step",
                           field="step")
     area, srid = study_area(conn, p.area)
+    progress(f"counting incidents in {area.name}")
     n_incidents = q.count(conn, f, area_code=area.code)
     if n_incidents == 0:
         raise Meaningless(f"no incidents match the filter inside {area.name} ({area.code})")
     chosen: list[dict] = []
     meta: dict = {}
+    progress(f"{n_incidents:,} incidents; counting them into cells")
     cells, size = cells_for(conn, f, p, area, srid, n_incidents, chosen)
     if len(cells.ids) < 3 or np.all(cells.count == cells.count[0]):
         raise Meaningless("too few cells or no variation between them", field="size")
+    progress(f"{len(cells.ids):,} cells; building the space-time cube of {steps} {ep.step}s")
     cube = q.lattice_cube(conn, f, area_code=area.code, srid=srid, shape=p.cells, size=size,
                           step=ep.step, start=start, steps=steps, ids=cells.ids, weight=p.weight)
     xy = np.column_stack([cells.x, cells.y])
     w = weights_for(xy, cells.count, p, chosen, meta)
+    progress(f"Gi* for each of {steps} {ep.step}s, Mann-Kendall per cell")
     z = emerging.gi_star_cube(cube, w)
     category, trend_z, trend_p = emerging.classify(z, alpha=0.1, fdr=p.fdr)
     state = emerging.significant_steps(z, 0.1, p.fdr)
