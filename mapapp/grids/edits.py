@@ -63,3 +63,24 @@ def paint(source: BaseGeometry, target: BaseGeometry, unit_points: np.ndarray,
     if new_source.is_empty or new_source.area == 0:
         raise EditError("a grid cannot give away all its base units; merge it instead", "unit_ids")
     return new_source, shapely.union(target, region)
+
+
+def move_vertex(geoms: np.ndarray, old: tuple[float, float], new: tuple[float, float],
+                tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Move the vertex at `old` to `new` in every grid that has one there (within `tol`), so a
+    shared boundary moves on both sides and no gap or overlap opens; returns (moved mask, geoms)."""
+    old_xy, new_xy = np.asarray(old, dtype=float), np.asarray(new, dtype=float)
+
+    def shift(coords: np.ndarray) -> np.ndarray:
+        hit = np.abs(coords - old_xy).max(axis=1) <= tol
+        coords[hit] = new_xy
+        return coords
+    geoms = np.asarray(geoms, dtype=object)
+    out = shapely.transform(geoms, shift)
+    moved = ~shapely.equals_exact(out, geoms, tolerance=0)
+    if not moved.any():
+        raise EditError("no grid has a vertex there", "from")
+    bad = moved & ~shapely.is_valid(out)
+    if bad.any() or (shapely.area(out[moved]) <= 0).any():
+        raise EditError("moving the vertex there makes a grid cross itself", "to")
+    return moved, out

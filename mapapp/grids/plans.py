@@ -84,6 +84,8 @@ def _changes(conn: Connection, plan_id: int, action: str, p: dict) -> tuple[list
         return _rebalance(conn, plan_id, p)
     if action == "assign":
         return _assign(conn, plan_id, p)
+    if action == "move_vertex":
+        return _move_vertex(conn, plan_id, p)
     if action == "merge":
         codes = list(p.get("codes") or [])
         if len(codes) < 2:
@@ -141,21 +143,23 @@ def _paint(conn: Connection, plan_id: int, p: dict) -> tuple[list[dict], list[di
     sources = {h["code"] for h in homes}
     if len(homes) != len(set(ids)) or None in sources:
         raise UserError("every unit must exist and lie in a grid of this plan", field="unit_ids")
-    if sources == {target["code"]}:
+    sources.discard(target["code"])
+    if not sources:
         raise UserError("the units are already in that grid", field="unit_ids")
-    if len(sources) != 1:
-        raise UserError("paint units from one grid at a time", field="unit_ids")
-    source = _one(conn, plan_id, sources.pop())
-    _unlocked([source, target])
-    units = gq.units_in_grids(conn, plan_id, [source["code"]])
-    pts = shapely.from_wkb(np.array([bytes(u["wkb"]) for u in units], dtype=object))
-    moved = np.isin(np.array([u["id"] for u in units]), ids)
-    try:
-        new_source, new_target = edits.paint(_geom(source), _geom(target), pts, moved)
-    except edits.EditError as exc:
-        raise UserError(str(exc), field=exc.field) from None
-    return [source, target], [{**source, "geometry": _gj(new_source)},
-                              {**target, "geometry": _gj(new_target)}]
+    rows = [_one(conn, plan_id, code) for code in sorted(sources)]
+    _unlocked(rows + [target])
+    units = gq.units_in_grids(conn, plan_id, sorted(sources))
+    new_target, after = _geom(target), []
+    for row in rows:  # a box selection can reach into several grids: each gives up its units
+        mine = [u for u in units if u["code"] == row["code"]]
+        pts = shapely.from_wkb(np.array([bytes(u["wkb"]) for u in mine], dtype=object))
+        moved = np.isin(np.array([u["id"] for u in mine]), ids)
+        try:
+            new_source, new_target = edits.paint(_geom(row), new_target, pts, moved)
+        except edits.EditError as exc:
+            raise UserError(f"grid {row['code']}: {exc}", field=exc.field) from None
+        after.append({**row, "geometry": _gj(new_source)})
+    return rows + [target], after + [{**target, "geometry": _gj(new_target)}]
 
 
 def _rebalance(conn: Connection, plan_id: int, p: dict) -> tuple[list[dict], list[dict]]:
@@ -182,6 +186,30 @@ def _rebalance(conn: Connection, plan_id: int, p: dict) -> tuple[list[dict], lis
     first = int(np.argmax(shapely.area(shapely.intersection(geoms, _geom(rows[0])))))
     return rows, [{**rows[0], "geometry": _gj(geoms[first])},
                   {**rows[1], "geometry": _gj(geoms[1 - first])}]
+
+
+def _point(p: dict, key: str) -> tuple[float, float]:
+    v = p[key]
+    if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
+            and -180 <= v[0] <= 180 and -90 <= v[1] <= 90):
+        raise UserError(f"{key} must be [lon, lat]", field=key)
+    return float(v[0]), float(v[1])
+
+
+def _move_vertex(conn: Connection, plan_id: int, p: dict) -> tuple[list[dict], list[dict]]:
+    """Move one boundary vertex (`from` -> `to`, [lon, lat]) in every grid that shares it."""
+    old, new = _point(p, "from"), _point(p, "to")
+    tol = 6e-7  # degrees (~6 cm): the map gets grids at 6 decimals, so its vertices are rounded
+    rows = gq.grids_near(conn, plan_id, old[0], old[1], tol)
+    if not rows:
+        raise UserError("no grid has a vertex there", field="from")
+    try:
+        moved, geoms = edits.move_vertex(np.array([_geom(r) for r in rows], dtype=object), old, new, tol)
+    except edits.EditError as exc:
+        raise UserError(str(exc), field=exc.field) from None
+    before = [r for r, m in zip(rows, moved) if m]
+    _unlocked(before)
+    return before, [{**r, "geometry": _gj(g)} for r, g, m in zip(rows, geoms, moved) if m]
 
 
 def _assign(conn: Connection, plan_id: int, p: dict) -> tuple[list[dict], list[dict]]:

@@ -167,6 +167,17 @@ def snapshot(conn: Connection, plan_id: int, codes: list[str] | None = None) -> 
     return [dict(r) for r in rows]
 
 
+def grids_near(conn: Connection, plan_id: int, lon: float, lat: float, tol: float) -> list[dict]:
+    """Snapshot rows of the grids within `tol` degrees of a point (index scan on the box)."""
+    cols = ", ".join(_SNAPSHOT_COLS)
+    rows = conn.execute(text(
+        f"SELECT {cols}, ST_AsGeoJSON(geom, 9) AS geometry FROM grids WHERE plan_id = :p "
+        "AND geom && ST_Expand(ST_SetSRID(ST_MakePoint(:x, :y), 4326), :tol) "
+        "AND ST_DWithin(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326), :tol) ORDER BY code"),
+        {"p": plan_id, "x": lon, "y": lat, "tol": tol}).mappings()
+    return [dict(r) for r in rows]
+
+
 def replace_grids(conn: Connection, plan_id: int, remove: list[str], rows: list[dict]) -> None:
     """Delete grids `remove`, then write `rows` (snapshot shape) in their place."""
     conn.execute(text("DELETE FROM grids WHERE plan_id = :p AND code = ANY(:codes)"),

@@ -44,3 +44,16 @@ def test_paint_moves_the_units_cell_and_keeps_the_tiling():
     assert new_source.intersection(new_target).area == pytest.approx(0)
     with pytest.raises(EditError):
         paint(source, target, pts, np.array([True, True]))
+
+
+def test_move_vertex_moves_the_shared_corner_in_both_grids():
+    from mapapp.grids.edits import EditError, move_vertex
+    a, b = shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)
+    moved, out = move_vertex(np.array([a, b, shapely.box(5, 5, 6, 6)], dtype=object), (1, 0), (0.8, 0), 1e-9)
+    assert moved.tolist() == [True, True, False]
+    assert shapely.area(shapely.intersection(out[0], out[1])) == 0  # no overlap
+    assert shapely.union_all(out[:2]).area == pytest.approx(2.0)    # no gap
+    with pytest.raises(EditError):
+        move_vertex(np.array([a, b], dtype=object), (3, 3), (0, 0), 1e-9)
+    with pytest.raises(EditError):
+        move_vertex(np.array([a], dtype=object), (1, 0), (0.5, 2), 1e-9)  # crosses itself

@@ -220,3 +220,42 @@ def test_rebalance_two_neighbouring_grids(planner):
     assert hh == [170, 280]
     check = planner.get(f"/api/plans/{d['id']}/check").get_json()
     assert check["features"] == []
+
+
+def test_move_a_shared_vertex_moves_both_grids(planner):
+    d = draft(planner)
+    r = edit(planner, d["id"], 0, action="move_vertex", **{"from": [24.945, 60.160], "to": [24.942, 60.160]})
+    assert r.status_code == 200, r.get_json()
+    out = r.get_json()
+    assert out["changed"] == [WEST, EAST]
+    # the 280-household building's point now lies east of the moved boundary
+    assert {m["code"]: m["households"] for m in out["metrics"]} == {WEST: 120, EAST: 330}
+    assert out["check"]["features"] == []  # no gap, no overlap where the edit happened
+    full = planner.get(f"/api/plans/{d['id']}/check").get_json()["summary"]
+    assert full["problems"]["gap"] == 0 and full["problems"]["overlap"] == 0
+    nowhere = edit(planner, d["id"], 1, action="move_vertex", **{"from": [24.9411, 60.1611], "to": [24.942, 60.161]})
+    assert nowhere.status_code == 400 and nowhere.get_json()["field"] == "from"
+    crossing = edit(planner, d["id"], 1, action="move_vertex", **{"from": [24.942, 60.160], "to": [24.941, 60.1705]})
+    assert crossing.status_code == 400 and crossing.get_json()["field"] == "to"
+    bad = edit(planner, d["id"], 1, action="move_vertex", **{"from": "here", "to": [24.942, 60.160]})
+    assert bad.status_code == 400 and bad.get_json()["field"] == "from"
+
+
+def test_paint_units_of_two_grids_at_once(planner, db):
+    """A box selection reaching into two grids: each gives up its units to the target."""
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO base_units (kind, households, population, estimated, geom) VALUES "
+                          "('address', 40, 70, false, ST_SetSRID(ST_MakePoint(24.947, 60.162), 4326)), "
+                          "('address', 30, 50, false, ST_SetSRID(ST_MakePoint(24.948, 60.1645), 4326)) "
+                          "RETURNING id"))
+        ids = [r[0] for r in conn.execute(text("SELECT id FROM base_units ORDER BY id"))]
+    d = draft(planner)
+    line = {"type": "LineString", "coordinates": [[24.9445, 60.163], [24.9505, 60.163]]}
+    r = edit(planner, d["id"], 0, action="split", code=EAST, line=line, new_code="SE")
+    assert r.status_code == 200, r.get_json()
+    r = edit(planner, d["id"], 1, action="paint", code="SE", unit_ids=[ids[1], ids[4]])
+    assert r.status_code == 200, r.get_json()
+    out = r.get_json()
+    assert out["changed"] == [WEST, EAST, "SE"]
+    assert {m["code"]: m["households"] for m in out["metrics"]} == {WEST: 120, EAST: 50, "SE": 350}
+    assert out["check"]["features"] == []
