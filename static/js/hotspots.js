@@ -42,7 +42,8 @@
     if (pending) pending.abort();
     if (!box.checked) { if (layer) { map.removeLayer(layer); layer = null; } return; }
     pending = new AbortController();
-    var q = filterQuery(box);
+    var q = filterQuery(box), pvalues = document.getElementById("hotspot-pvalues").value;
+    if (pvalues) q.set("permutations", pvalues);
     status(box.dataset.loading);
     document.body.removeAttribute("data-hotspots");
     fetch(box.dataset.url + "?" + q.toString(), {credentials: "same-origin", signal: pending.signal})
@@ -135,6 +136,7 @@
       document.getElementById("controls").addEventListener("change", function (e) {
         var own = ["hotspot-toggle", "clusters-toggle", "heat-toggle"].indexOf(e.target.id) >= 0;
         if (own) return;
+        if (e.target.id === "hotspot-pvalues") { if (box.checked) load(); return; }
         if (box.checked) load();
         ["clusters", "heat"].forEach(function (name) { if (document.getElementById(name + "-toggle").checked) loadExtra(name); });
       });

@@ -30,7 +30,7 @@ def test_hotspot_layer_draws_coloured_cells(page, server, sample_city):
     page.select_option("#period", "all")
     assert "since=30d" in page.get_attribute("body", "data-hotspots-query")
     page.select_option("#period", "all")
-    page.wait_for_function("document.body.dataset.hotspots && document.body.dataset.hotspots !== 'error'"
+    page.wait_for_function("() => document.body.dataset.hotspots && document.body.dataset.hotspots !== 'error'"
                            " && !document.body.dataset.hotspotsQuery.includes('since')", timeout=60000)
     assert page.evaluate(FILLS).get("#b2182b", 0) > 0
     assert not page.errors
@@ -53,4 +53,18 @@ def test_cluster_and_heat_layers_draw_with_bandwidth(page, server, sample_city):
     shot(page, "hotspots-clusters-heat")
     page.uncheck("#clusters-toggle")
     assert page.evaluate("() => window.mapappHotspots.extra('clusters')") is None
+    assert not page.errors
+
+
+def test_permutation_p_values_state_the_fdr_caveat(page, server, sample_city):
+    login(page, server)
+    page.select_option("#period", "all")
+    page.check("#hotspot-toggle")
+    page.wait_for_selector("body[data-hotspots]", timeout=60000)
+    assert "1/1000" not in page.text_content("#hotspot-status")
+    page.select_option("#hotspot-pvalues", "999")
+    page.wait_for_function("() => (document.body.dataset.hotspotsQuery || '').includes('permutations=999')"
+                           " && document.body.dataset.hotspots && document.body.dataset.hotspots !== 'error'",
+                           timeout=120000)
+    assert "1/1000" in page.text_content("#hotspot-status") and "FDR" in page.text_content("#hotspot-status")
     assert not page.errors
