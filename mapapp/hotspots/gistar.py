@@ -112,13 +112,14 @@ def gi_star(y: np.ndarray, w: sparse.spmatrix, *, fdr: bool = True) -> GiStar:
 
 
 def permutation_p(y: np.ndarray, w: sparse.spmatrix, permutations: int, seed: int = 0,
-                  chunk: int = 512) -> np.ndarray:
+                  budget: int = 10_000_000) -> np.ndarray:
     """Pseudo p-values of Gi* by conditional permutation, as esda.G_Local(star=True) computes
     its p_sim: cell i keeps its own value and its w_i neighbour slots are filled with values of
     the other n - 1 cells drawn without replacement (one draw of max w_i indices per permutation,
     shared by all cells, as esda's crand does); p = (extreme + 1) / (permutations + 1), extreme
     counted on the side of the observed value. Binary weights (self included) are assumed.
-    The smallest possible p is 1 / (permutations + 1). Vectorised over chunks of cells."""
+    The smallest possible p is 1 / (permutations + 1). Vectorised over chunks of cells, each
+    holding at most `budget` drawn values (80 MB) whatever the band and permutations."""
     y = np.asarray(y, dtype=float)
     n = len(y)
     w = sparse.csr_matrix(w)
@@ -129,7 +130,9 @@ def permutation_p(y: np.ndarray, w: sparse.spmatrix, permutations: int, seed: in
     if kmax == 0:
         return p
     rng = np.random.default_rng(seed)
-    draws = np.argsort(rng.random((permutations, n - 1)), axis=1)[:, :kmax]
+    # one draw per permutation (a loop over permutations, not cells): O(kmax) memory each
+    draws = np.stack([rng.choice(n - 1, kmax, replace=False) for _ in range(permutations)])
+    chunk = max(1, budget // (permutations * kmax))
     for start in range(0, n, chunk):
         cells = np.arange(start, min(n, start + chunk))
         # index m among the others is cell m, or m + 1 from the cell itself on
