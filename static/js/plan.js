@@ -1,6 +1,8 @@
 // The planner map: grids coloured by band status, the coverage check's problems, a metrics
-// table, painting base units into the chosen grid (click a building), undo/redo. Every save
-// sends the version it was made on; a 409 reloads. User text is set with textContent only.
+// table, painting base units into the chosen grid (click a building, or Shift-drag a box),
+// moving the chosen grid's vertices with Geoman (snapping to neighbours; the server moves the
+// vertex in every grid sharing it), rebalancing with a neighbour, undo/redo. Every save sends
+// the version it was made on; a 409 reloads. User text is set with textContent only.
 (function () {
   "use strict";
   const cfg = JSON.parse(document.getElementById("plan-config").textContent);
@@ -18,6 +20,12 @@
   let version = cfg.version;
   let metrics = {};
   let rebalancing = false;  // the next grid clicked is re-split with the chosen one
+  let editingVertices = false;
+  let unitFeatures = [];
+  map.boxZoom.disable();  // Shift-drag selects buildings instead
+  map.pm.setGlobalOptions({snappable: true, snapDistance: 15, allowSelfIntersection: false,
+                           hideMiddleMarkers: true, preventMarkerRemoval: true, draggable: false});
+  document.getElementById("plan-map").planMap = map;  // for the browser tests and the console
   $("plan-name").textContent = cfg.name;
 
   const getJSON = (url) => fetch(url, {credentials: "same-origin"}).then((r) => r.json());
@@ -83,15 +91,37 @@
       gridLayer.addLayer(layer);
     }
     if (chosen) select.value = chosen;
+    enableVertices();
+  }
+
+  // Geoman on the chosen grid only: a dragged vertex is sent as move_vertex {from, to}
+  function enableVertices() {
+    const target = $("plan-target").value;
+    gridLayer.eachLayer((group) => group.eachLayer((poly) => {
+      const mine = editingVertices && poly.feature && poly.feature.id === target;
+      if (!mine) { if (poly.pm.enabled()) poly.pm.disable(); return; }
+      poly.pm.enable();
+      let start = null;
+      poly.off("pm:markerdragstart pm:markerdragend");
+      poly.on("pm:markerdragstart", (e) => { start = e.markerEvent.target.getLatLng(); });
+      poly.on("pm:markerdragend", (e) => {
+        const end = e.markerEvent.target.getLatLng();
+        if (!start || start.equals(end)) return;
+        post(cfg.urls.edits, {action: "move_vertex", from: [start.lng, start.lat], to: [end.lng, end.lat]})
+          .then((res) => { if (res.status !== 200) loadAll(); return afterEdit(res); });
+      });
+    }));
   }
 
   function drawUnits(fc) {
+    unitFeatures = [];
     unitLayer.clearLayers();
     unitLayer.addLayer(L.geoJSON(fc, {
       style: (f) => ({color: "#555", weight: 1, fillColor: "#999", fillOpacity: 0.5,
                       className: "plan-unit unit-" + f.id}),
       pointToLayer: (f, ll) => L.circleMarker(ll, {radius: 4, className: "plan-unit unit-" + f.id}),
       onEachFeature: (f, layer) => {
+        unitFeatures.push({id: f.id, layer: layer});
         tooltip(layer, f.properties.households + " " + S["plan.households"] +
                 (f.properties.estimated ? " (" + S["plan.estimate"] + ")" : ""));
         layer.on("click", (e) => { L.DomEvent.stopPropagation(e); paint(f.id); });
@@ -143,6 +173,26 @@
     if (!target) return;
     post(cfg.urls.edits, {action: "paint", code: target, unit_ids: [unitId]}).then(afterEdit);
   }
+  // Shift-drag: a box; every building whose middle lies in it is painted into the chosen grid
+  let box = null;
+  map.on("mousedown", (e) => {
+    if (!e.originalEvent.shiftKey) return;
+    map.dragging.disable();
+    box = {start: e.latlng, rect: L.rectangle([e.latlng, e.latlng], {color: "#6a1b9a", weight: 1}).addTo(map)};
+  });
+  map.on("mousemove", (e) => { if (box) box.rect.setBounds([box.start, e.latlng]); });
+  map.on("mouseup", (e) => {
+    if (!box) return;
+    const bounds = L.latLngBounds(box.start, e.latlng);
+    map.removeLayer(box.rect);
+    box = null;
+    map.dragging.enable();
+    const target = $("plan-target").value;
+    const ids = unitFeatures.filter((u) => bounds.contains(
+      u.layer.getBounds ? u.layer.getBounds().getCenter() : u.layer.getLatLng())).map((u) => u.id);
+    if (target && ids.length) post(cfg.urls.edits, {action: "paint", code: target, unit_ids: ids}).then(afterEdit);
+  });
+
   function rebalance(neighbour) {
     rebalancing = false;
     $("plan-hint").textContent = "";
@@ -150,12 +200,17 @@
     if (!target || neighbour === target) return;
     post(cfg.urls.edits, {action: "rebalance", codes: [target, neighbour]}).then(afterEdit);
   }
+  $("plan-vertices").addEventListener("click", () => {
+    editingVertices = !editingVertices;
+    $("plan-vertices").classList.toggle("active", editingVertices);
+    enableVertices();
+  });
   $("plan-rebalance").addEventListener("click", () => {
     rebalancing = !rebalancing;
     $("plan-hint").textContent = rebalancing ? S["plan.rebalance_hint"] : "";
   });
   $("plan-undo").addEventListener("click", () => post(cfg.urls.undo, {}).then(afterEdit));
   $("plan-redo").addEventListener("click", () => post(cfg.urls.redo, {}).then(afterEdit));
-  $("plan-target").addEventListener("change", renderTable);
+  $("plan-target").addEventListener("change", () => { renderTable(); enableVertices(); });
   loadAll();
 }());

@@ -1,6 +1,7 @@
 """The planner map in Chromium: paint a building into the neighbouring grid, see the figures change."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import shapely
 from sqlalchemy import text
@@ -80,4 +81,88 @@ def test_rebalance_two_neighbouring_grids_from_the_page(page, server, draft):
     # the two grids' households are re-split between them: none lost, and no less balanced
     assert a2 + b2 == a + b and abs(a2 - b2) <= abs(a - b)
     assert page.locator("#plan-hint").text_content() == ""
+    assert page.errors == []
+
+
+def shared_vertices(draft_id: int, engine, home: str, target: str) -> tuple[list, np.ndarray]:
+    """Vertices the home and target grids share (as the map gets them: 6 decimals), and every
+    grid of the draft."""
+    with engine.connect() as conn:
+        rows = gq.snapshot(conn, draft_id)
+    g = {r["code"]: shapely.from_geojson(r["geometry"]) for r in rows}
+    a = {tuple(c) for c in shapely.get_coordinates(g[home]).round(6).tolist()}
+    b = {tuple(c) for c in shapely.get_coordinates(g[target]).round(6).tolist()}
+    return sorted(a & b), np.array(list(g.values()), dtype=object)
+
+
+def pick_move(page, vertices: list, grids: np.ndarray, home: str) -> tuple[float, ...]:
+    """A shared vertex, its screen position and a 12 px step towards the home grid's middle
+    that leaves every grid valid and changes the home grid's shape."""
+    from mapapp.grids.edits import EditError, move_vertex
+    steps = page.evaluate("""([verts, code]) => {
+        const map = document.getElementById('plan-map').planMap;
+        const box = document.getElementById('plan-map').getBoundingClientRect();
+        let centre = null;
+        map.eachLayer((l) => { if (l.feature && l.feature.id === code && l.getBounds) centre = l.getBounds().getCenter(); });
+        const c = map.latLngToContainerPoint(centre);
+        return verts.map(([lon, lat]) => {
+            const p = map.latLngToContainerPoint([lat, lon]);
+            const n = Math.hypot(c.x - p.x, c.y - p.y);
+            const q = L.point(p.x + 12 * (c.x - p.x) / n, p.y + 12 * (c.y - p.y) / n);
+            const to = map.containerPointToLatLng(q);
+            return [box.left + p.x, box.top + p.y, box.left + q.x, box.top + q.y, to.lng, to.lat]; }); }""",
+        [vertices, home])
+    for (lon, lat), (x, y, x2, y2, lon2, lat2) in zip(vertices, steps):
+        try:
+            move_vertex(grids, (lon, lat), (lon2, lat2), 1e-6)
+        except EditError:
+            continue
+        return x, y, x2, y2
+    raise AssertionError("no shared vertex can move 12 px into the home grid")
+
+
+def test_move_a_vertex_and_box_select(page, server, draft, sample_city):
+    page.goto(server + f"/plan/{draft['plan']}?lang=en")
+    page.fill("#name", "planner")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector(f"#plan-metrics tr[data-code='{draft['home']}']")
+    page.select_option("#plan-target", draft["home"])
+    version = int(page.locator("#plan-version").text_content())
+    pp_cell = f"#plan-metrics tr[data-code='{draft['home']}'] td:nth-child(4)"
+    pp_before = page.locator(pp_cell).text_content()
+    page.click("#plan-vertices")
+    page.wait_for_selector(".marker-icon", state="attached")
+    vertices, grids = shared_vertices(draft["plan"], sample_city, draft["home"], draft["target"])
+    # snapping would pull the vertex onto a neighbour's: off here, so the test knows where it lands
+    page.evaluate("() => document.getElementById('plan-map').planMap.pm.setGlobalOptions({snappable: false})")
+    x, y, x2, y2 = pick_move(page, vertices, grids, draft["home"])
+    dx, dy = x2 - x, y2 - y
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx / 2, y + dy / 2, steps=3)
+    page.mouse.move(x + dx, y + dy, steps=3)
+    page.mouse.up()
+    page.wait_for_function("(v) => Number(document.querySelector('#plan-version').textContent) === v"
+                           " || document.querySelector('#plan-error').textContent !== ''", arg=version + 1)
+    assert page.locator("#plan-error").text_content() == ""
+    # the home grid's compactness figure follows the moved boundary
+    page.wait_for_function("([sel, before]) => document.querySelector(sel).textContent !== before",
+                           arg=[pp_cell, pp_before])
+    shot(page, "plan_vertex")
+    page.click("#plan-vertices")
+    # Shift-drag a box around the building on the grid edge: it joins the chosen (target) grid
+    page.select_option("#plan-target", draft["target"])
+    before_target = cell(page, draft["target"])
+    bx = page.locator(f"path.unit-{draft['unit']}").bounding_box()
+    page.keyboard.down("Shift")
+    page.mouse.move(bx["x"] - 3, bx["y"] - 3)
+    page.mouse.down()
+    page.mouse.move(bx["x"] + bx["width"] + 3, bx["y"] + bx["height"] + 3, steps=4)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    page.wait_for_function("(v) => Number(document.querySelector('#plan-version').textContent) === v"
+                           " || document.querySelector('#plan-error').textContent !== ''", arg=version + 2)
+    assert page.locator("#plan-error").text_content() == ""
+    assert cell(page, draft["target"]) - before_target >= draft["households"]
     assert page.errors == []
