@@ -20,6 +20,8 @@ class Settings:
     taxonomy_path: Path | None = None
     timezone: str = "UTC"
     testing: bool = False
+    secure_cookies: bool = False  # session cookie only over https (set when served behind TLS)
+    proxies: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -27,6 +29,9 @@ class Settings:
         port = env.get("MAPAPP_PORT", "5000")
         if not port.isdigit():
             raise ValueError(f"MAPAPP_PORT must be a port number, got {port!r}")
+        proxies = env.get("MAPAPP_PROXIES", "0") or "0"
+        if not proxies.isdigit():
+            raise ValueError(f"MAPAPP_PROXIES must be the number of reverse proxies in front, got {proxies!r}")
         values = dict(
             database_url=env.get("DATABASE_URL") or None,
             home=Path(env.get("MAPAPP_HOME", "var")).resolve(),
@@ -38,6 +43,8 @@ class Settings:
             public_read=env.get("MAPAPP_PUBLIC_READ", "").lower() in ("1", "true", "yes", "on"),
             taxonomy_path=Path(env["MAPAPP_TAXONOMY"]) if env.get("MAPAPP_TAXONOMY") else None,
             timezone=env.get("MAPAPP_TIMEZONE", "UTC"),
+            secure_cookies=env.get("MAPAPP_SECURE_COOKIES", "").lower() in ("1", "true", "yes", "on"),
+            proxies=int(proxies),
         )
         values.update(overrides)
         try:

@@ -75,6 +75,21 @@ def create_token(conn: Connection, user_name: str, token_name: str = "api") -> s
     return token
 
 
+def list_tokens(conn: Connection, user_name: str | None = None) -> list[dict]:
+    """Tokens (never their secret): id, user, label, created, last used, revoked."""
+    return [dict(r) for r in conn.execute(text("""
+        SELECT t.id, u.name AS user, t.name AS label, t.created_at, t.last_used_at, t.revoked
+          FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE CAST(:u AS text) IS NULL OR u.name = :u ORDER BY t.id"""), {"u": user_name}).mappings()]
+
+
+def revoke_token(conn: Connection, token_id: int) -> None:
+    """Revoke a token: the next request that sends it gets 401."""
+    done = conn.execute(text("UPDATE api_tokens SET revoked = true WHERE id = :i"), {"i": token_id}).rowcount
+    if not done:
+        raise UserError(f"no API token {token_id}", field="id", code="not_found", status=404)
+
+
 def user_for_token(conn: Connection, token: str) -> dict | None:
     """The user of a live token. last_used_at is written (and committed) at most once a minute,
     so reading with a token usually writes nothing."""

@@ -15,7 +15,7 @@ from flask import (Blueprint, Flask, abort, g, jsonify, redirect, render_templat
                    session, url_for)
 
 from mapapp.accounts import queries as accounts
-from mapapp.web import policy
+from mapapp.web import policy, security
 from mapapp.web.setup import ext
 
 bp = Blueprint("auth", __name__)
@@ -129,6 +129,7 @@ def _enforce_policy():
 
 
 def init(app: Flask) -> None:
+    security.init(app, ext(app)["settings"])
     app.before_request(_load_user)
     app.before_request(_enforce_policy)
     app.before_request(_check_csrf)

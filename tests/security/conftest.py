@@ -5,9 +5,9 @@ import pytest
 
 from mapapp.accounts.queries import add_user
 from mapapp.web.policy import ROLE_ORDER
-from tests.web.conftest import PASSWORD, app, city, login, public_app  # noqa: F401 - fixtures reused here
+from tests.web.conftest import PASSWORD, app, city, dispatcher, login, public_app, viewer  # noqa: F401 - fixtures reused
 
-__all__ = ["app", "city", "public_app"]
+__all__ = ["app", "city", "dispatcher", "public_app", "viewer"]
 
 
 class RoleClient:
