@@ -3,7 +3,10 @@ candidate stops, cost matrices, route paths, reachability and saved patrols. All
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import numpy as np
 from sqlalchemy import text
@@ -13,6 +16,7 @@ from mapapp.patrol.matrix import cover_missing, put_costs
 from mapapp.patrol.network import MODES, ONEWAY_MODES, check_mode, edge_costs
 
 Progress = Callable[[str, int, int], None]
+PARALLEL_MIN_VERTICES = 60  # below this a second connection costs more than it saves
 
 
 def edges_sql(mode: str, bbox: tuple[float, float, float, float] | None = None, reverse: bool = False) -> str:
@@ -216,18 +220,20 @@ def cost_matrix(conn: Connection, vertices: list[int], mode: str,
     unreachable there is routed again on the whole network, so the box never makes a reachable
     stop look disconnected.
     pgRouting's time grows with the number of pairs, so for a mode whose streets cost the same
-    both ways (foot) each pair is asked once and the matrix mirrored."""
+    both ways (foot) each pair is asked once and the matrix mirrored; the sources are split in
+    two halves of the pairs, routed side by side on two connections (see _fetch_side_by_side)."""
     uniq = np.unique(np.asarray(vertices, dtype=np.int64))
     symmetric = check_mode(mode) not in ONEWAY_MODES
     full = np.full((len(uniq), len(uniq)), np.inf)
-    if symmetric:
-        listed = "ARRAY[" + ",".join(str(int(v)) for v in uniq) + "]::bigint[]"  # numbers only
-        pairs = f"SELECT a AS source, b AS target FROM unnest({listed}) a, unnest({listed}) b WHERE a < b"
-        rows = _fetch_binary(conn, "SELECT start_vid, end_vid, agg_cost "
-                                   "FROM pgr_dijkstraCost(%s, %s, directed => true)",
-                             (edges_sql(mode, bbox), pairs))
+    edges = edges_sql(mode, bbox)
+    if symmetric:  # the first 29 % of the sources hold half of the pairs a < b
+        cut = int(len(uniq) * (1 - 2 ** -0.5))
+        jobs = [(_PAIRS, (edges, _pairs_sql(part, uniq))) for part in (uniq[:cut], uniq[cut:]) if len(part)]
     else:
-        rows = _costs_from(conn, edges_sql(mode, bbox), uniq, uniq)
+        cut = len(uniq) // 2
+        jobs = [(_MANY, (edges, part.tolist(), uniq.tolist())) for part in (uniq[:cut], uniq[cut:]) if len(part)]
+    rows = _fetch_side_by_side(conn, jobs) if len(uniq) >= PARALLEL_MIN_VERTICES else \
+        [r for sql, params in jobs for r in _fetch_binary(conn, sql, params)]
     put_costs(full, uniq, rows, mirror=symmetric)
     np.fill_diagonal(full, 0.0)
     lost = uniq[cover_missing(np.isinf(full))]
@@ -241,9 +247,37 @@ def cost_matrix(conn: Connection, vertices: list[int], mode: str,
 
 
 def _costs_from(conn: Connection, edges: str, sources: np.ndarray, targets: np.ndarray) -> list[tuple]:
-    return _fetch_binary(conn, "SELECT start_vid, end_vid, agg_cost "
-                               "FROM pgr_dijkstraCost(%s, %s::bigint[], %s::bigint[], directed => true)",
-                         (edges, sources.tolist(), targets.tolist()))
+    return _fetch_binary(conn, _MANY, (edges, sources.tolist(), targets.tolist()))
+
+
+def _pairs_sql(sources: np.ndarray, targets: np.ndarray) -> str:
+    """pgRouting combinations SQL: each source with each target of a larger id (ids are numbers)."""
+    a = "ARRAY[" + ",".join(str(int(v)) for v in sources) + "]::bigint[]"
+    b = "ARRAY[" + ",".join(str(int(v)) for v in targets) + "]::bigint[]"
+    return f"SELECT a AS source, b AS target FROM unnest({a}) a, unnest({b}) b WHERE a < b"
+
+
+def _fetch_side_by_side(conn: Connection, jobs: list[tuple[str, tuple]]) -> list[tuple]:
+    """Rows of several queries, the first on the caller's connection and the others at the same
+    time on other connections of its engine: PostgreSQL runs a query on one core, and pgRouting's
+    matrix on two takes about half the time. Only when the caller's transaction has written
+    nothing (so every connection reads the same network); one after another otherwise."""
+    wrote = conn.execute(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")).scalar()
+    if wrote or len(jobs) < 2 or (os.cpu_count() or 1) < 2:
+        return [r for sql, params in jobs for r in _fetch_binary(conn, sql, params)]
+    with ExitStack() as stack:
+        others = [stack.enter_context(conn.engine.connect()) for _ in jobs[1:]]
+        pool = stack.enter_context(ThreadPoolExecutor(len(others)))
+        later = [pool.submit(_fetch_binary, other, sql, params) for other, (sql, params) in zip(others, jobs[1:])]
+        rows = _fetch_binary(conn, *jobs[0])
+        for job in later:
+            rows += job.result()
+    return rows
+
+
+_PAIRS = "SELECT start_vid, end_vid, agg_cost FROM pgr_dijkstraCost(%s, %s, directed => true)"
+_MANY = ("SELECT start_vid, end_vid, agg_cost "
+         "FROM pgr_dijkstraCost(%s, %s::bigint[], %s::bigint[], directed => true)")
 
 
 def _fetch_binary(conn: Connection, sql: str, params: tuple) -> list[tuple]:

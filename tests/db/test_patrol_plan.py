@@ -153,6 +153,34 @@ def test_a_pair_cut_off_by_the_box_is_routed_on_the_whole_network(town, mode):
     np.testing.assert_allclose(boxed, whole)
 
 
+@pytest.mark.parametrize("mode", ["foot", "car"])
+def test_the_matrix_split_over_two_connections_equals_one_connection(town, monkeypatch, mode):
+    with town.connect() as conn:
+        ids = conn.execute(text("SELECT id FROM street_vertices ORDER BY id")).scalars().all()
+        monkeypatch.setattr(q, "PARALLEL_MIN_VERTICES", 10**9)
+        one = q.cost_matrix(conn, ids, mode, None)
+        monkeypatch.setattr(q, "PARALLEL_MIN_VERTICES", 2)
+        two = q.cost_matrix(conn, ids, mode, None)
+    assert np.isfinite(one).sum() > 2 * len(ids)
+    np.testing.assert_allclose(two, one)
+
+
+def test_a_transaction_that_changed_the_network_reads_its_own_change(town, monkeypatch):
+    monkeypatch.setattr(q, "PARALLEL_MIN_VERTICES", 2)  # other connections would not see the change
+    with town.connect() as conn, conn.begin() as tx:
+        ids = conn.execute(text("SELECT id FROM street_vertices ORDER BY id")).scalars().all()
+        before = q.cost_matrix(conn, ids, "foot", None)
+        conn.execute(text("""
+            UPDATE street_edges SET cost_foot = CASE WHEN cost_foot >= 0 THEN 2 * cost_foot ELSE cost_foot END,
+                   reverse_cost_foot = CASE WHEN reverse_cost_foot >= 0 THEN 2 * reverse_cost_foot
+                                            ELSE reverse_cost_foot END"""))
+        after = q.cost_matrix(conn, ids, "foot", None)
+        tx.rollback()
+    finite = np.isfinite(before)
+    assert finite.sum() > 2 * len(ids)
+    np.testing.assert_allclose(after[finite], 2 * before[finite])
+
+
 def test_hot_cells_of_the_sample_city_become_candidates(db):
     from mapapp import sample
     from mapapp.patrol.plan import candidates
