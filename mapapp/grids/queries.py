@@ -18,7 +18,7 @@ WITH plan AS (
          coalesce(sum(b.population), 0) AS population,
          coalesce(bool_or(b.estimated), false) AS estimated
     FROM grids g JOIN plan ON plan.id = g.plan_id
-    LEFT JOIN base_units b ON ST_Covers(g.geom, ST_PointOnSurface(b.geom))
+    LEFT JOIN base_units b ON g.geom && b.geom AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))
    GROUP BY g.id
 )
 SELECT g.id, g.code, g.name, a.code AS community, a.name AS community_name, plan.name AS plan,
@@ -112,9 +112,9 @@ def plan_workload_rows(conn: Connection, plan_id: int, codes: list[str] | None =
     return [dict(r) for r in conn.execute(text("""
         SELECT g.id, g.code, g.name, g.staffing, g.waiver,
                (SELECT coalesce(sum(b.households), 0) FROM base_units b
-                 WHERE ST_Covers(g.geom, ST_PointOnSurface(b.geom))) AS households,
+                 WHERE g.geom && b.geom AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))) AS households,
                (SELECT coalesce(sum(b.population), 0) FROM base_units b
-                 WHERE ST_Covers(g.geom, ST_PointOnSurface(b.geom))) AS population,
+                 WHERE g.geom && b.geom AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))) AS population,
                (SELECT count(*) FROM incidents i WHERE ST_Covers(g.geom, i.geom)
                    AND i.reported_at >= now() - interval '12 months') AS incidents_12m,
                (SELECT count(*) FROM key_places k WHERE ST_Covers(g.geom, k.geom)) AS key_places,
@@ -253,9 +253,9 @@ def compare(conn: Connection, a: int, b: int) -> dict:
         WITH u AS (
           SELECT b.households,
                  (SELECT g.code FROM grids g WHERE g.plan_id = :a
-                     AND ST_Covers(g.geom, ST_PointOnSurface(b.geom)) ORDER BY g.code LIMIT 1) AS ga,
+                     AND g.geom && b.geom AND ST_Covers(g.geom, ST_PointOnSurface(b.geom)) ORDER BY g.code LIMIT 1) AS ga,
                  (SELECT g.code FROM grids g WHERE g.plan_id = :b
-                     AND ST_Covers(g.geom, ST_PointOnSurface(b.geom)) ORDER BY g.code LIMIT 1) AS gb
+                     AND g.geom && b.geom AND ST_Covers(g.geom, ST_PointOnSurface(b.geom)) ORDER BY g.code LIMIT 1) AS gb
             FROM base_units b
            WHERE b.geom && (SELECT ST_Extent(geom) FROM grids WHERE plan_id IN (:a, :b)))
         SELECT coalesce(sum(households), 0) AS households,
@@ -269,7 +269,7 @@ def units_in_grids(conn: Connection, plan_id: int, codes: list[str]) -> list[dic
     """Base units (id, households, point on surface as WKB) whose point lies in these grids."""
     rows = conn.execute(text("""
         SELECT b.id, g.code, b.households, ST_AsBinary(ST_PointOnSurface(b.geom)) AS wkb
-          FROM grids g JOIN base_units b ON ST_Covers(g.geom, ST_PointOnSurface(b.geom))
+          FROM grids g JOIN base_units b ON g.geom && b.geom AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))
          WHERE g.plan_id = :p AND g.code = ANY(:codes) ORDER BY b.id"""), {"p": plan_id, "codes": codes})
     return [dict(r._mapping) for r in rows]
 
@@ -278,7 +278,7 @@ def unit_home(conn: Connection, plan_id: int, unit_ids: list[int]) -> list[dict]
     """The grid each base unit lies in (by its point on surface), for the units given."""
     rows = conn.execute(text("""
         SELECT b.id, (SELECT g.code FROM grids g WHERE g.plan_id = :p
-                        AND ST_Covers(g.geom, ST_PointOnSurface(b.geom)) ORDER BY g.code LIMIT 1) AS code
+                        AND g.geom && b.geom AND ST_Covers(g.geom, ST_PointOnSurface(b.geom)) ORDER BY g.code LIMIT 1) AS code
           FROM base_units b WHERE b.id = ANY(:ids) ORDER BY b.id"""), {"p": plan_id, "ids": unit_ids})
     return [dict(r._mapping) for r in rows]
 
@@ -288,7 +288,7 @@ def plan_units_geojson(conn: Connection, plan_id: int) -> list[dict]:
     rows = conn.execute(text("""
         SELECT b.id, b.households, b.estimated, g.code AS grid, ST_AsGeoJSON(b.geom, 6) AS geometry
           FROM base_units b
-          LEFT JOIN grids g ON g.plan_id = :p AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))
+          LEFT JOIN grids g ON g.plan_id = :p AND g.geom && b.geom AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))
          WHERE b.geom && (SELECT ST_Extent(geom) FROM grids WHERE plan_id = :p)
          ORDER BY b.id"""), {"p": plan_id})
     return [{"type": "Feature", "id": r.id, "geometry": json.loads(r.geometry),
@@ -308,7 +308,7 @@ def plan_assignment(conn: Connection, plan_id: int) -> list[dict]:
     rows = conn.execute(text("""
         SELECT b.id AS unit_id,
                (SELECT g.code FROM grids g WHERE g.plan_id = :p
-                   AND ST_Covers(g.geom, ST_PointOnSurface(b.geom)) ORDER BY g.code LIMIT 1) AS grid_code
+                   AND g.geom && b.geom AND ST_Covers(g.geom, ST_PointOnSurface(b.geom)) ORDER BY g.code LIMIT 1) AS grid_code
           FROM base_units b
          WHERE b.geom && (SELECT ST_Extent(geom) FROM grids WHERE plan_id = :p) ORDER BY b.id"""),
         {"p": plan_id})
