@@ -1,4 +1,5 @@
-"""An acknowledged incident is never lost: the database restarts while clients keep posting.
+"""An acknowledged incident is never lost: the database restarts while clients keep posting and
+reading the map (tiles, lists), and no answer carries a stack trace.
 
 Runs on a cluster of its own (a second embedded cluster in a temporary MAPAPP_HOME), so the
 restart disturbs no other test. The app is served over HTTP on loopback by a threaded server,
@@ -78,9 +79,34 @@ def test_database_restart_during_intake_loses_no_acknowledged_incident(own_clust
             if code == 503:
                 time.sleep(0.2)
 
+    root = base.rsplit("/api/", 1)[0]
+    reads: list[int] = []
+
+    def reader(k: int) -> None:
+        """Map reads alongside: each answers 200, or 503 database_unavailable, never a stack trace."""
+        x, y = 9327 + k, 4743  # zoom-14 tiles over the fixture city
+        paths = [f"/tiles/incidents/14/{x}/{y}.pbf", "/api/incidents?limit=20", "/api/incidents/latest"]
+        i = 0
+        while not stop.is_set():
+            i += 1
+            req = urllib.request.Request(root + paths[i % len(paths)], headers={"Authorization": f"Bearer {token}"})
+            try:
+                with urllib.request.urlopen(req, timeout=15) as resp:
+                    code, payload = resp.status, ""
+            except urllib.error.HTTPError as exc:
+                code, payload = exc.code, exc.read().decode()
+            except OSError as exc:
+                code, payload = 0, repr(exc)
+            with lock:
+                reads.append(code)
+                if code not in (200, 503) or "Traceback" in payload or (
+                        code == 503 and json.loads(payload).get("error") != "database_unavailable"):
+                    bad_bodies.append(f"read {code}: {payload[:300]}")
+            time.sleep(0.05)
+
     cluster = embedded.cluster(home)
-    with ThreadPoolExecutor(3) as pool:
-        futures = [pool.submit(client, k) for k in range(3)]
+    with ThreadPoolExecutor(5) as pool:
+        futures = [pool.submit(client, k) for k in range(3)] + [pool.submit(reader, k) for k in range(2)]
         time.sleep(2)
         before = len(acknowledged)
         cluster.stop()
@@ -102,3 +128,4 @@ def test_database_restart_during_intake_loses_no_acknowledged_incident(own_clust
     missing = {tag: i for tag, i in acknowledged.items() if stored.get(tag) != i}
     assert missing == {}, f"{len(missing)} acknowledged incidents are missing after the restart"
     assert answers.count(503) > 0, "the database stop was not noticed by any request"
+    assert reads.count(200) > 0 and reads[-1] == 200, "map reads did not resume after the restart"
