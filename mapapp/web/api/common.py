@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g, request
 
+from mapapp import privacy
 from mapapp.incidents import filters
 from mapapp.web.setup import ext
 
@@ -17,6 +18,12 @@ def lang() -> str:
 
 
 def can_see_names() -> bool:
-    """Team members' names are for staff; public read mode and viewers do not get them."""
+    """Personal data (team members' and staff names, phone and ID numbers in free text) is for
+    staff; public read mode and viewers do not get it."""
     user = g.get("user")
     return bool(user and user["role"] != "viewer")
+
+
+def shielded(text: str | None) -> str | None:
+    """Free text as this request's user may see it: phone, ID numbers and e-mails masked for viewers."""
+    return text if can_see_names() else privacy.mask(text)

@@ -12,7 +12,7 @@ from mapapp.incidents import filters, intake, workflow
 from mapapp.incidents import queries as q
 from mapapp.io.queries import jurisdiction
 from mapapp.io.store import ImportRejected, import_file
-from mapapp.web.api.common import incident_filter
+from mapapp.web.api.common import can_see_names, incident_filter, shielded
 from mapapp.web.auth import login_required, role_required
 from mapapp.web.setup import ext
 
@@ -27,7 +27,7 @@ def list_incidents():
     f = incident_filter()
     with ext()["engine"].connect() as conn:
         matched = q.count(conn, f)
-        feats = q.features(conn, f)
+        feats = _shield(q.features(conn, f))
     body = {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": len(feats),
             "limit": f.limit, "features": feats, "links": []}
     if len(feats) == f.limit:
@@ -41,6 +41,12 @@ def list_incidents():
     return resp
 
 
+def _shield(feats: list[dict]) -> list[dict]:
+    for feat in feats:
+        feat["properties"]["description"] = shielded(feat["properties"]["description"])
+    return feats
+
+
 @bp.get("/api/incidents/latest")
 @login_required
 def latest_incidents():
@@ -50,7 +56,7 @@ def latest_incidents():
     if not request.args.get("limit"):
         f = replace(f, limit=20)
     with ext()["engine"].connect() as conn:
-        feats = q.features(conn, f, newest_first=True)
+        feats = _shield(q.features(conn, f, newest_first=True))
     resp = jsonify({"type": "FeatureCollection", "features": feats})
     resp.mimetype = "application/geo+json"
     return resp
@@ -167,6 +173,10 @@ def _case(conn, incident_id: int) -> dict:
         case[k] = case[k].isoformat() if case[k] else None
     case["allowed_actions"] = workflow.allowed(case["status"])
     case["history"] = q.history(conn, incident_id)
+    case["description"] = shielded(case["description"])
+    for step in case["history"]:  # who handled a case is staff business; notes may hold numbers
+        step["note"] = shielded(step["note"])
+        step["actor"] = step["actor"] if can_see_names() else None
     return case
 
 

@@ -14,7 +14,7 @@ from mapapp.errors import UserError
 from mapapp.incidents import filters, intake, workflow
 from mapapp.incidents import queries as q
 from mapapp.io.queries import jurisdiction
-from mapapp.web.api.common import lang
+from mapapp.web.api.common import lang, shielded
 from mapapp.web.auth import login_required, role_required
 from mapapp.web.setup import ext
 
@@ -49,7 +49,7 @@ def _request(case: dict) -> dict:
     return {"service_request_id": str(case["id"]),
             "status": "closed" if case["status"] in ("closed", "voided") else "open",
             "status_notes": case["status"], "service_name": name, "service_code": case["category"],
-            "description": case["description"], "agency_responsible": case["grid"],
+            "description": shielded(case["description"]), "agency_responsible": case["grid"],
             "service_notice": None, "requested_datetime": case["reported_at"],
             "updated_datetime": case.get("updated_at") or case["reported_at"],
             "expected_datetime": case["due_at"], "address": None, "lat": case["lat"], "long": case["lon"]}
