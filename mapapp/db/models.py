@@ -271,3 +271,20 @@ class IncidentTallyDay(_IncidentTally, Base):
 class IncidentTallyMonth(_IncidentTally, Base):
     __tablename__ = "incident_tally_month"
     month: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class AuditEntry(Base):
+    """Append-only record of who changed what (migration 0008: triggers write it in the changing
+    transaction and refuse UPDATE, DELETE and TRUNCATE of it)."""
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str | None] = mapped_column(String(100))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    before = mapped_column(JSONB)
+    after = mapped_column(JSONB)
+    __table_args__ = (Index("audit_log_at", "at"),
+                      Index("audit_log_actor_ip_action", "actor", "ip", "action", "at"))

@@ -11,14 +11,18 @@ import hmac
 import secrets
 from urllib.parse import urlparse
 
-from flask import (Blueprint, Flask, abort, g, jsonify, redirect, render_template, request,
-                   session, url_for)
+from flask import (Blueprint, Flask, abort, g, has_request_context, jsonify, redirect, render_template,
+                   request, session, url_for)
+from sqlalchemy import event
 
 from mapapp.accounts import queries as accounts
+from mapapp.audit import queries as audit
 from mapapp.web import policy, security
 from mapapp.web.setup import ext
 
 bp = Blueprint("auth", __name__)
+LOGIN_MAX_FAILURES = 5  # per account and address ...
+LOGIN_WINDOW_MINUTES = 15  # ... within this window, counted from the audit trail (all workers)
 
 
 def current_user() -> dict | None:
@@ -103,13 +107,28 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _throttled(name: str):
+    """429 with Retry-After: too many failed logins of this account from this address."""
+    minutes = LOGIN_WINDOW_MINUTES
+    message = f"too many failed logins for {name!r} from this address; try again in {minutes} minutes"
+    if request.accept_mimetypes.best == "application/json":
+        resp = jsonify({"error": "too_many_attempts", "message": message, "field": "name"})
+    else:
+        resp = render_template("login.html", error="login_throttled")
+    return resp, 429, {"Retry-After": str(minutes * 60)}
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
     if request.method == "POST":
-        with ext()["engine"].connect() as conn:
-            user = accounts.authenticate(conn, request.form.get("name", ""),
-                                         request.form.get("password", ""))
+        name, ip = request.form.get("name", "")[:100], request.remote_addr
+        with ext()["engine"].begin() as conn:
+            if audit.failed_logins(conn, name, ip, LOGIN_WINDOW_MINUTES) >= LOGIN_MAX_FAILURES:
+                audit.record(conn, name, "login_throttled", "user", name, ip)
+                return _throttled(name)
+            user = accounts.authenticate(conn, name, request.form.get("password", ""))
+            audit.record(conn, name, "login" if user else "login_failed", "user", name, ip)
         if user:
             session.clear()
             session["user_id"] = user["id"]
@@ -125,11 +144,24 @@ def logout():
 
 
 def _enforce_policy():
-    return policy.enforce(current_user(), ext()["settings"].public_read)
+    denied = policy.enforce(current_user(), ext()["settings"].public_read)
+    rule = policy.for_endpoint(request.endpoint)
+    if denied is None and rule is not None and rule.write and current_user() is not None:
+        g.audit_actor = current_user()["name"]  # the audit triggers name who changed what
+    return denied
+
+
+def _bind_audit_actor(conn) -> None:
+    """On each transaction of a writing request: tell the audit triggers who acts, from where."""
+    if has_request_context() and g.get("audit_actor"):
+        audit.bind(conn.connection.dbapi_connection, g.audit_actor, request.remote_addr)
 
 
 def init(app: Flask) -> None:
     security.init(app, ext(app)["settings"])
+    engine = ext(app)["engine"]
+    if not event.contains(engine, "begin", _bind_audit_actor):
+        event.listen(engine, "begin", _bind_audit_actor)
     app.before_request(_load_user)
     app.before_request(_enforce_policy)
     app.before_request(_check_csrf)

@@ -117,6 +117,10 @@ POLICY: dict[str, Policy] = {
     "api_plans.auto": _policy("planner", write=True),
     "api_plans.assignment_export": VIEWER,
     "api_plans.assignment_import": _policy("planner", write=True),
+    # audit trail
+    "audit.audit_api": _policy("admin"),
+    "audit.audit_page": _policy("admin"),
+    "openapi.spec": ANONYMOUS,  # the API's description, no data
 }
 
 

@@ -84,12 +84,12 @@ def configure(app: Flask, settings: Settings) -> None:
     def _template_helpers() -> dict:
         return {"t": lambda key, **kw: i18n.translate(key, g.lang, **kw), "lang": g.lang}
 
-    from mapapp.web import auth, pages, tiles
-    from mapapp.web.api import grids, hotspots, incidents, kpi, meta, open311, patrols, plans
+    from mapapp.web import auth, openapi, pages, tiles
+    from mapapp.web.api import audit, grids, hotspots, incidents, kpi, meta, open311, patrols, plans
 
     auth.init(app)
     for bp in (auth.bp, pages.bp, grids.bp, incidents.bp, kpi.bp, meta.bp, open311.bp, tiles.bp,
-               plans.bp, hotspots.bp, patrols.bp):
+               plans.bp, hotspots.bp, patrols.bp, audit.bp, openapi.bp):
         app.register_blueprint(bp)
 
 
