@@ -18,7 +18,7 @@ from sqlalchemy import event
 from mapapp.accounts import queries as accounts
 from mapapp.audit import queries as audit
 from mapapp.web import policy, security
-from mapapp.web.setup import ext
+from mapapp.web.setup import ext, request_connection
 
 bp = Blueprint("auth", __name__)
 LOGIN_MAX_FAILURES = 5  # per account and address ...
@@ -31,22 +31,23 @@ def current_user() -> dict | None:
 
 def _load_user() -> None:
     g.user = None
-    engine = ext()["engine"]
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.startswith("Bearer ") else None
     if token is None and request.path.startswith("/open311/"):
         token = request.values.get("api_key")  # GeoReport v2 clients send the key as a parameter
     if token:
-        with engine.connect() as conn:
-            g.user = accounts.user_for_token(conn, token)
+        conn = request_connection()
+        g.user = accounts.user_for_token(conn, token)
+        conn.rollback()
         g.via_token = True
         if g.user is None:
             abort(401, description="the API token is unknown or revoked")
         return
     g.via_token = False
     if "user_id" in session:
-        with engine.connect() as conn:
-            g.user = accounts.user_by_id(conn, session["user_id"])
+        conn = request_connection()
+        g.user = accounts.user_by_id(conn, session["user_id"])
+        conn.rollback()
         if g.user is None:
             session.clear()
 

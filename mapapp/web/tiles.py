@@ -11,7 +11,7 @@ from mapapp.errors import ParamError
 from mapapp.incidents import queries as q
 from mapapp.web.api.common import incident_filter
 from mapapp.web.auth import login_required
-from mapapp.web.setup import ext
+from mapapp.web.setup import ext, request_connection
 
 bp = Blueprint("tiles", __name__)
 FILTERS = {"since", "until", "category", "status", "grid", "community", "overdue"}
@@ -40,16 +40,16 @@ def incidents_tile(z: int, x: int, y: int):
     def tag(version: str) -> str:
         return hashlib.sha1(f"{version}|{z}/{x}/{y}|{sorted(args.items())}".encode()).hexdigest()
 
-    with ext()["engine"].connect() as conn:
-        if request.if_none_match:  # a revalidation: the version alone decides, usually a 304
-            current = q.data_version(conn)
-            etag = tag(current)
-            if request.if_none_match.contains(etag):
-                return Response(status=304, headers={"ETag": f'"{etag}"'})
-            body = q.tile(conn, f, z, x, y)
-        else:
-            current, body = q.versioned_tile(conn, f, z, x, y)
-            etag = tag(current)
+    conn = request_connection()  # the one authentication used
+    if request.if_none_match:  # a revalidation: the version alone decides, usually a 304
+        current = q.data_version(conn)
+        etag = tag(current)
+        if request.if_none_match.contains(etag):
+            return Response(status=304, headers={"ETag": f'"{etag}"'})
+        body = q.tile(conn, f, z, x, y)
+    else:
+        current, body = q.versioned_tile(conn, f, z, x, y)
+        etag = tag(current)
     pinned = request.args.get("v") == current
     return Response(body, mimetype="application/vnd.mapbox-vector-tile", headers={
         "ETag": f'"{etag}"',

@@ -14,7 +14,7 @@ from mapapp.io.queries import jurisdiction
 from mapapp.io.store import ImportRejected, import_file
 from mapapp.web.api.common import can_see_names, incident_filter, shielded
 from mapapp.web.auth import login_required, role_required
-from mapapp.web.setup import ext
+from mapapp.web.setup import ext, request_connection
 
 bp = Blueprint("api_incidents", __name__)
 DUPLICATE_METRES = 50.0
@@ -111,7 +111,8 @@ def create_incident():
                        duplicates=(metres, hours))
         return None if row is None else {**row, "deadline_hours": deadline, "notes": list(new.notes)}
 
-    with ext()["engine"].begin() as conn:
+    conn = request_connection()  # the one authentication used
+    with conn.begin():
         try:  # every rule but "inside the jurisdiction", which the insert checks itself
             row = store(conn, intake.validate(body, taxonomy, None), only_inside=True)
         except ParamError:
