@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, g, jsonify, request, send_from_directory
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from mapapp.db.session import check_postgis, get_engine
@@ -61,8 +61,11 @@ def configure(app: Flask, settings: Settings) -> None:
     def _user_error(exc: UserError):
         return jsonify(exc.as_json()), exc.status
 
-    @app.errorhandler(OperationalError)
-    def _database_down(exc: OperationalError):
+    @app.errorhandler(DBAPIError)
+    def _database_down(exc: DBAPIError):
+        if not (isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated):
+            raise exc  # a real fault: a 500, logged
+        # a lost connection shows as OperationalError, or InterfaceError when psycopg finds it closed
         # the database is unreachable or restarting: nothing was written (each write is one
         # transaction), the client may retry; the pool's pre-ping reconnects when it is back
         app.logger.warning("database unavailable: %s", exc.orig)

@@ -1,0 +1,23 @@
+"""A lost database connection answers 503 database_unavailable, whichever way psycopg reports it;
+any other database error stays a server fault."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+
+
+@pytest.mark.parametrize("error", [
+    OperationalError("SELECT 1", {}, Exception("terminating connection due to administrator command")),
+    InterfaceError("SELECT 1", {}, Exception("the connection is closed")),
+])
+def test_a_lost_connection_is_503(app, error):
+    with app.test_request_context("/api/incidents", method="POST"):
+        resp = app.make_response(app.handle_user_exception(error))
+    assert resp.status_code == 503 and resp.json["error"] == "database_unavailable"
+    assert "Traceback" not in resp.get_data(as_text=True) and resp.headers["Retry-After"] == "5"
+
+
+def test_other_database_errors_are_not_disguised_as_503(app):
+    error = IntegrityError("INSERT", {}, Exception("duplicate key"))
+    with app.test_request_context("/api/incidents", method="POST"), pytest.raises(IntegrityError):
+        app.handle_user_exception(error)
