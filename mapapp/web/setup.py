@@ -5,6 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
+import psycopg
 from flask import Flask, g, jsonify, request, send_from_directory
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -62,13 +63,15 @@ def configure(app: Flask, settings: Settings) -> None:
         return jsonify(exc.as_json()), exc.status
 
     @app.errorhandler(DBAPIError)
-    def _database_down(exc: DBAPIError):
-        if not (isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated):
+    @app.errorhandler(psycopg.Error)  # raised unwrapped from hooks on the raw connection (audit binding)
+    def _database_down(exc: DBAPIError | psycopg.Error):
+        lost = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+        if not (isinstance(exc, lost) or getattr(exc, "connection_invalidated", False)):
             raise exc  # a real fault: a 500, logged
         # a lost connection shows as OperationalError, or InterfaceError when psycopg finds it closed
         # the database is unreachable or restarting: nothing was written (each write is one
         # transaction), the client may retry; the pool's pre-ping reconnects when it is back
-        app.logger.warning("database unavailable: %s", exc.orig)
+        app.logger.warning("database unavailable: %s", getattr(exc, "orig", exc))
         resp = jsonify({"error": "database_unavailable",
                         "message": "the database is not reachable right now; nothing was written, try again"})
         resp.headers["Retry-After"] = "5"

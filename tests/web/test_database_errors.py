@@ -2,6 +2,7 @@
 any other database error stays a server fault."""
 from __future__ import annotations
 
+import psycopg
 import pytest
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
@@ -9,6 +10,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 @pytest.mark.parametrize("error", [
     OperationalError("SELECT 1", {}, Exception("terminating connection due to administrator command")),
     InterfaceError("SELECT 1", {}, Exception("the connection is closed")),
+    psycopg.errors.AdminShutdown("terminating connection due to administrator command"),  # unwrapped, from a hook
 ])
 def test_a_lost_connection_is_503(app, error):
     with app.test_request_context("/api/incidents", method="POST"):
