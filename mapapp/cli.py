@@ -415,13 +415,11 @@ def _write_features(fc: dict, out: Path) -> None:
 def hotspots_gistar(out: Path, **options) -> None:
     """Gi* hot spots of the incidents to OUT (.geojson or .gpkg), with every choice printed."""
     from mapapp.hotspots import analysis, params
-    from mapapp.incidents import filters, taxonomy
 
     args = _hotspot_args(options)
     try:
         p = params.parse(args)
-        f = filters.parse({k: v for k, v in args.items() if k in params.FILTER_KEYS},
-                          taxonomy.load(_settings().taxonomy_path))
+        f = _hotspot_filter(args)
         click.echo("computing Gi* ...", err=True)
         with _engine().connect() as conn:
             fc = json.loads(analysis.run(conn, f, p))

@@ -1,0 +1,51 @@
+"""Helpers the bench_* scripts share: percentiles, a free port, slippy-map tile numbers and
+starting `mapapp serve` (gunicorn) against a database, waiting until it answers."""
+from __future__ import annotations
+
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2 ** z
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+def serve(url: str, home: Path, workers: int) -> tuple[subprocess.Popen, int]:
+    """`mapapp serve` on a free loopback port, as production runs it; exits when it does not start."""
+    port = free_port()
+    server = subprocess.Popen([str(ROOT / ".venv/bin/mapapp"), "serve", "--port", str(port), "--workers", str(workers)],
+                              env={**os.environ, "DATABASE_URL": url, "MAPAPP_HOME": str(home)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).close()
+            return server, port
+        except OSError:
+            if server.poll() is not None:
+                sys.exit(f"mapapp serve did not start:\n{server.stderr.read()}")
+            time.sleep(0.2)
+    sys.exit("mapapp serve did not answer /healthz within 60 s")
