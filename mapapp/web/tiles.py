@@ -41,15 +41,18 @@ def incidents_tile(z: int, x: int, y: int):
         return hashlib.sha1(f"{version}|{z}/{x}/{y}|{sorted(args.items())}".encode()).hexdigest()
 
     conn = request_connection()  # the one authentication used
-    if request.if_none_match:  # a revalidation: the version alone decides, usually a 304
-        current = q.data_version(conn)
-        etag = tag(current)
-        if request.if_none_match.contains(etag):
-            return Response(status=304, headers={"ETag": f'"{etag}"'})
-        body = q.tile(conn, f, z, x, y)
-    else:
-        current, body = q.versioned_tile(conn, f, z, x, y)
-        etag = tag(current)
+    try:
+        if request.if_none_match:  # a revalidation: the version alone decides, usually a 304
+            current = q.data_version(conn)
+            etag = tag(current)
+            if request.if_none_match.contains(etag):
+                return Response(status=304, headers={"ETag": f'"{etag}"'})
+            body = q.tile(conn, f, z, x, y)
+        else:
+            current, body = q.versioned_tile(conn, f, z, x, y)
+            etag = tag(current)
+    finally:
+        conn.rollback()  # no transaction stays open while the answer is sent
     pinned = request.args.get("v") == current
     return Response(body, mimetype="application/vnd.mapbox-vector-tile", headers={
         "ETag": f'"{etag}"',

@@ -1,5 +1,6 @@
 """A lost database connection answers 503 database_unavailable, whichever way psycopg reports it;
-any other database error stays a server fault."""
+any other database error stays a server fault; the connection a request shares between
+authentication and its view goes back to the pool when the request ends."""
 from __future__ import annotations
 
 import psycopg
@@ -23,3 +24,15 @@ def test_other_database_errors_are_not_disguised_as_503(app):
     error = IntegrityError("INSERT", {}, Exception("duplicate key"))
     with app.test_request_context("/api/incidents", method="POST"), pytest.raises(IntegrityError):
         app.handle_user_exception(error)
+
+
+def test_the_request_connection_goes_back_to_the_pool(app, city, viewer):
+    pool = app.extensions["mapapp"]["engine"].pool
+    token = {"Authorization": f"Bearer {city['token']}"}
+    for _ in range(5):
+        assert viewer.get("/tiles/incidents/14/9327/4743.pbf").status_code == 200
+        assert viewer.get("/tiles/incidents/99/0/0.pbf").status_code == 400  # an error path too
+        r = app.test_client().post("/api/incidents", json={"category": "nope", "lon": 24.947, "lat": 60.165},
+                                   headers=token)
+        assert r.status_code == 400
+    assert pool.checkedout() == 0
