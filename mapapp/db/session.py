@@ -29,9 +29,17 @@ def database_url(settings: Settings) -> str:
     return c.url()
 
 
+# Plan every statement for its actual values. psycopg prepares a statement after its fifth run,
+# and PostgreSQL may then keep a generic plan that ignores the values (time range, bounding box,
+# tile envelope): on 1M incidents a list of the last 7 days went from 17-25 ms to 400-860 ms and
+# z15 tiles of the last 30 days from 20-55 ms to 100-540 ms. Parsing is still saved.
+CONNECT_ARGS = {"options": "-c plan_cache_mode=force_custom_plan"}
+
+
 @lru_cache(maxsize=8)
 def _engine(url: str) -> Engine:
-    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, future=True)
+    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, future=True,
+                         connect_args=CONNECT_ARGS)
 
 
 def get_engine(settings: Settings) -> Engine:
