@@ -303,7 +303,16 @@ def _result(conn: Connection, plan_id: int, version: int, action: str, before: l
     return {"plan": plan_id, "version": version, "action": action,
             "changed": sorted({r["code"] for r in before + after}), **gq.edit_counts(conn, plan_id),
             "metrics": plan_metrics.run(conn, plan_id, codes=now)["grids"] if now else [],
+            "grids": _features(conn, after),
             "check": plan_check.run_local(conn, plan_id, geoms) if geoms else None}
+
+
+def _features(conn: Connection, rows: list[dict]) -> list[dict]:
+    """The grids an edit left behind as GeoJSON features (what the map redraws, and only them)."""
+    comms = gq.community_codes(conn, sorted({r["community_id"] for r in rows if r.get("community_id")}))
+    return [{"type": "Feature", "id": r["code"], "geometry": json.loads(r["geometry"]),
+             "properties": {"code": r["code"], "name": r.get("name"),
+                            "community": comms.get(r.get("community_id"))}} for r in rows]
 
 
 def step(conn: Connection, plan_id: int, version, redo: bool) -> dict:

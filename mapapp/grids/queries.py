@@ -320,6 +320,16 @@ def create_empty_draft(conn: Connection, name: str, base_plan_id: int) -> int:
                              "VALUES (:n, 'draft', :b) RETURNING id"), {"n": name, "b": base_plan_id}).scalar()
 
 
+def scope_streets(conn: Connection, community_ids: list[int]) -> list[bytes]:
+    """Street lines (WKB) meeting these communities: the lines that cut them into blocks."""
+    rows = conn.execute(text("""
+        SELECT ST_AsBinary(s.geom) FROM streets s
+         WHERE s.geom && (SELECT ST_Extent(geom) FROM admin_areas WHERE id = ANY(:ids))
+           AND EXISTS (SELECT 1 FROM admin_areas c WHERE c.id = ANY(:ids) AND ST_Intersects(c.geom, s.geom))
+         ORDER BY s.id"""), {"ids": community_ids})
+    return [bytes(r[0]) for r in rows]
+
+
 def local_rows(conn: Connection, plan_id: int, bbox: tuple[float, float, float, float]) -> dict:
     """Grids, communities and base units of a plan whose boxes meet bbox (an edit's neighbourhood)."""
     env = {"p": plan_id, "minx": bbox[0], "miny": bbox[1], "maxx": bbox[2], "maxy": bbox[3]}
@@ -335,3 +345,13 @@ def local_rows(conn: Connection, plan_id: int, bbox: tuple[float, float, float, 
         "ORDER BY id"), env).mappings()
     return {"grids": [dict(r) for r in grids], "comms": [dict(r) for r in comms],
             "units": [dict(r) for r in units]}
+
+
+def plan_streets(conn: Connection, plan_id: int, margin: float = 0.002) -> str | None:
+    """Streets within `margin` degrees of a plan's extent as one GeoJSON MultiLineString (9
+    decimals, as stored to well under a millimetre): the planner map's snap target, one layer."""
+    return conn.execute(text("""
+        SELECT ST_AsGeoJSON(ST_Collect(s.geom), 9) FROM streets s,
+               (SELECT ST_SetSRID(ST_Expand(ST_Extent(geom), :m)::geometry, 4326) AS e
+                  FROM grids WHERE plan_id = :p) x
+         WHERE s.geom && x.e"""), {"p": plan_id, "m": margin}).scalar()

@@ -135,6 +135,8 @@ def plan_page(plan_id: int):
               "urls": {"grids": url_for("api_grids.list_grids", plan=plan["name"]),
                        "metrics": base + "/metrics", "check": base + "/check", "units": base + "/units",
                        "edits": base + "/edits", "undo": base + "/undo", "redo": base + "/redo",
+                       "streets": base + "/streets",
+                       "communities": url_for("api_meta.admin_areas", level="community"),
                        "basemap": url_for("api_meta.basemap")}}
     return render_template("plan.html", plan=plan, config=config)
 

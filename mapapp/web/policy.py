@@ -107,6 +107,7 @@ POLICY: dict[str, Policy] = {
     "api_plans.check_plan": VIEWER,
     "api_plans.plan_metrics_view": VIEWER,
     "api_plans.plan_units": VIEWER,
+    "api_plans.plan_streets": VIEWER,
     "api_plans.publication_history": VIEWER,
     "api_plans.compare": VIEWER,
     "api_plans.new_draft": _policy("planner", write=True),

@@ -2,6 +2,8 @@
 the publish gate, publication history and rollback, comparison of two plans."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, jsonify, request
 
 from mapapp.errors import NotFound, ParamError, UserError
@@ -188,25 +190,36 @@ def plan_units(plan_id: int):
     return resp
 
 
+@bp.get("/api/plans/<int:plan_id>/streets")
+@login_required
+def plan_streets(plan_id: int):
+    """Streets near a plan as one feature: the planner map draws it and snaps vertices to it."""
+    with ext()["engine"].connect() as conn:
+        if gq.plan(conn, plan_id) is None:
+            raise NotFound(f"no grid plan {plan_id}", field="plan")
+        lines = gq.plan_streets(conn, plan_id)
+    feats = [{"type": "Feature", "geometry": json.loads(lines), "properties": {}}] if lines else []
+    resp = jsonify({"type": "FeatureCollection", "features": feats})
+    resp.mimetype = "application/geo+json"
+    return resp
+
+
 @bp.post("/api/plans/<int:plan_id>/auto")
 @role_required("planner")
 def auto(plan_id: int):
-    """A new draft redistricted from base units: {name, band: [low, high], keep_locked}."""
+    """A new draft redistricted from base units: {name, band: [low, high], time_limit,
+    keep_locked, minimise_disruption, follow_streets, respect_communities}."""
     body = _body()
     name = str(body.get("name") or "").strip()
-    band = body.get("band", [300, 500])
     if not name or len(name) > 200:
         raise UserError("name (1-200 characters) is required", field="name")
-    if (not isinstance(band, list) or len(band) != 2 or not all(isinstance(x, (int, float)) for x in band)
-            or not 0 < band[0] < band[1]):
-        raise UserError("band must be [low, high] households with 0 < low < high", field="band")
+    low, high, options = auto_plan.parse_options(body)
     with ext()["engine"].begin() as conn:
         if gq.plan(conn, plan_id) is None:
             raise NotFound(f"no grid plan {plan_id}", field="plan")
         if gq.plan_name_taken(conn, name):
             raise UserError(f"a plan named {name!r} exists", field="name", code="conflict", status=409)
-        out = auto_plan.run(conn, plan_id, name, float(band[0]), float(band[1]),
-                            keep_locked=bool(body.get("keep_locked", True)))
+        out = auto_plan.run(conn, plan_id, name, low, high, options)
     return jsonify(out), 201
 
 
