@@ -297,14 +297,23 @@ def plan_export_cmd(plan_id: int, file: Path) -> None:
 @click.option("--band", nargs=2, type=float, default=(300.0, 500.0), show_default=True,
               help="households per grid: LOW HIGH")
 @click.option("--keep-locked/--no-keep-locked", default=True, show_default=True)
-def plan_auto_cmd(plan_id: int, name: str, band: tuple[float, float], keep_locked: bool) -> None:
+@click.option("--minimise-disruption/--no-minimise-disruption", default=False, show_default=True,
+              help="keep every current grid already in band; rebuild only the rest")
+@click.option("--follow-streets/--no-follow-streets", default=False, show_default=True,
+              help="build grids from street blocks so their boundaries run along streets")
+@click.option("--time-limit", type=float, default=60.0, show_default=True, help="seconds")
+def plan_auto_cmd(plan_id: int, name: str, band: tuple[float, float], keep_locked: bool,
+                  minimise_disruption: bool, follow_streets: bool, time_limit: float) -> None:
     """Redistrict plan PLAN_ID into a new draft (per community, from base units); prints the report."""
     from mapapp.grids import auto_plan
     from mapapp.grids import queries as gq
 
-    low, high = band
-    if not 0 < low < high:
-        raise click.BadParameter("LOW and HIGH must satisfy 0 < LOW < HIGH", param_hint="--band")
+    try:
+        low, high, options = auto_plan.parse_options({
+            "band": list(band), "time_limit": time_limit, "keep_locked": keep_locked,
+            "minimise_disruption": minimise_disruption, "follow_streets": follow_streets})
+    except UserError as exc:
+        raise click.BadParameter(str(exc), param_hint="--" + exc.field.replace("_", "-")) from None
     with click.progressbar(length=1, label="redistricting communities", file=sys.stderr) as bar:
         def progress(done: int, total: int) -> None:
             bar.length = total
@@ -315,8 +324,7 @@ def plan_auto_cmd(plan_id: int, name: str, band: tuple[float, float], keep_locke
                     raise UserError(f"no grid plan {plan_id}", field="plan")
                 if gq.plan_name_taken(conn, name):
                     raise UserError(f"a plan named {name!r} exists", field="name")
-                out = auto_plan.run(conn, plan_id, name, low, high, keep_locked=keep_locked,
-                                    progress=progress)
+                out = auto_plan.run(conn, plan_id, name, low, high, options, progress=progress)
         except UserError as exc:
             raise _fail(exc) from exc
     click.echo(json.dumps(out, ensure_ascii=False))

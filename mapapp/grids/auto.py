@@ -11,6 +11,7 @@ tolerance but does not draw grids. scripts/bench_planning runs all three on the 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,15 +102,19 @@ def bisect(xy: np.ndarray, weight: np.ndarray, k: int,
 
 
 def redistrict(community: BaseGeometry, points: np.ndarray, households: np.ndarray,
-               low: float, high: float, xy: np.ndarray | None = None) -> AutoResult:
+               low: float, high: float, xy: np.ndarray | None = None,
+               deadline: float | None = None) -> AutoResult:
     """Grids for one community from its base units' points and households; `xy` are the points
-    in metres when the geometries are lon/lat (cut in metres, draw in the stored coordinates)."""
+    in metres when the geometries are lon/lat (cut in metres, draw in the stored coordinates);
+    band repair stops at `deadline` (time.perf_counter())."""
     hh = np.asarray(households, dtype=float)
-    return split_units(community, points, hh, part_count(float(hh.sum()), low, high), xy, (low, high))
+    return split_units(community, points, hh, part_count(float(hh.sum()), low, high), xy, (low, high),
+                       deadline)
 
 
 def split_units(area: BaseGeometry, points: np.ndarray, households: np.ndarray, k: int,
-                xy: np.ndarray | None = None, band: tuple[float, float] | None = None) -> AutoResult:
+                xy: np.ndarray | None = None, band: tuple[float, float] | None = None,
+                deadline: float | None = None) -> AutoResult:
     """k grids tiling `area`, balanced by households and in `band` where the units allow (also
     the one-click repair: k=2 over two neighbouring grids)."""
     pts = np.asarray(points, dtype=object)
@@ -119,16 +124,27 @@ def split_units(area: BaseGeometry, points: np.ndarray, households: np.ndarray, 
     xy = shapely.get_coordinates(pts) if xy is None else np.asarray(xy, dtype=float)
     if band is None and k == 2:  # the repair: aim both halves at the middle
         band = (hh.sum() / 2 - hh.max(), hh.sum() / 2 + hh.max())
-    unit_labels = bisect(xy, hh, k, band)
     pieces, owner = _pieces(area, pts)
+    return assemble(pieces, owner, hh, xy, k, band, deadline)
+
+
+def assemble(pieces: np.ndarray, owner: np.ndarray, hh: np.ndarray, xy: np.ndarray, k: int,
+             band: tuple[float, float] | None, deadline: float | None = None,
+             noded: bool = True) -> AutoResult:
+    """k grids from pieces tiling an area (piece i holds unit owner[i], or none when -1): units
+    bisected by households, unowned pieces joined to a neighbour, parts made contiguous and
+    brought into band; each grid is the union of its pieces (coverage union when the pieces'
+    shared edges have the same vertices, else a full overlay)."""
+    unit_labels = bisect(xy, hh, k, band)
     graph = _Graph(pieces, owner, hh, xy)
     labels = np.where(owner >= 0, unit_labels[np.maximum(owner, 0)], -1)
     labels = graph.attach_orphans(labels)
     labels = graph.make_contiguous(labels, k)
     if band is not None:
-        labels = graph.repair_band(labels, k, *band)
-    geoms = np.array([shapely.coverage_union_all(pieces[labels == p]) for p in range(k)], dtype=object)
-    unit_labels = np.empty(len(pts), dtype=int)
+        labels = graph.repair_band(labels, k, *band, deadline=deadline)
+    union = shapely.coverage_union_all if noded else shapely.union_all
+    geoms = np.array([union(pieces[labels == p]) for p in range(k)], dtype=object)
+    unit_labels = np.empty(len(hh), dtype=int)
     unit_labels[owner[owner >= 0]] = labels[owner >= 0]
     return AutoResult(labels=unit_labels, geoms=geoms,
                       households=np.bincount(unit_labels, weights=hh, minlength=k))
@@ -256,15 +272,17 @@ class _Graph:
         return best
 
     def repair_band(self, labels: np.ndarray, k: int, low: float, high: float,
-                    rounds: int = 200) -> np.ndarray:
+                    rounds: int = 200, deadline: float | None = None) -> np.ndarray:
         """Bring parts into band: re-split an out-of-band part with a neighbour when their sum
         allows two grids in band, else hand a border unit across; a loop over the few parts out of
-        band (a local search, not expressible as one array operation)."""
+        band (a local search, not expressible as one array operation), stopped at `deadline`."""
         labels = labels.copy()
 
         def dev(t: np.ndarray) -> np.ndarray:
             return np.maximum(low - t, 0) + np.maximum(t - high, 0)
         for _ in range(rounds):
+            if deadline is not None and time.perf_counter() > deadline:
+                break
             totals = np.bincount(labels, weights=self.weight, minlength=k)
             bad = np.flatnonzero(dev(totals) > 0)
             if len(bad) == 0:
