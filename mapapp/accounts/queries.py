@@ -90,14 +90,25 @@ def revoke_token(conn: Connection, token_id: int) -> None:
         raise UserError(f"no API token {token_id}", field="id", code="not_found", status=404)
 
 
-def user_for_token(conn: Connection, token: str) -> dict | None:
-    """The user of a live token. last_used_at is written (and committed) at most once a minute,
-    so reading with a token usually writes nothing."""
-    row = conn.execute(text("""
+TOKEN_USER_SQL = """
         SELECT u.id, u.name, u.role, t.id AS token_id,
-               coalesce(t.last_used_at < now() - interval '1 minute', true) AS stale
+               coalesce(t.last_used_at < now() - interval '1 minute', true) AS stale{bind}
           FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = :h AND NOT t.revoked AND u.active"""), {"h": _hash_token(token)}).mappings().first()
+         WHERE t.token_hash = :h AND NOT t.revoked AND u.active"""
+TOKEN_USER = text(TOKEN_USER_SQL.format(bind=""))
+# the audit triggers' binding (audit.bind) in the same statement: one round trip less for a write
+TOKEN_USER_BOUND = text(TOKEN_USER_SQL.format(
+    bind=", set_config('mapapp.actor', u.name, true), set_config('mapapp.ip', :ip, true)"))
+
+
+def user_for_token(conn: Connection, token: str, audit_ip: str | None = None) -> dict | None:
+    """The user of a live token. last_used_at is written (and committed) at most once a minute,
+    so reading with a token usually writes nothing. audit_ip: also name the user and this address
+    to the audit triggers for the rest of the transaction (a write that continues it)."""
+    params = {"h": _hash_token(token)}
+    if audit_ip is not None:
+        params["ip"] = audit_ip
+    row = conn.execute(TOKEN_USER if audit_ip is None else TOKEN_USER_BOUND, params).mappings().first()
     if row is None:
         return None
     if row["stale"]:

@@ -6,6 +6,9 @@ import io
 import pytest
 from sqlalchemy import text
 
+from mapapp.accounts.queries import create_token
+
+
 @pytest.fixture
 def api(app, city):
     c = app.test_client()
@@ -102,6 +105,40 @@ def test_intake_needs_a_writing_role(app, city):
     r = c.post("/api/incidents", json={"category": "public_order", "lon": 24.942, "lat": 60.165},
                headers={"X-CSRF-Token": csrf})
     assert r.status_code == 403
+
+
+def test_token_intake_is_audited_under_the_token_user_and_address(app, city, engine):
+    """The token read binds the audit actor and address in the intake's own transaction: both when
+    the token was just used (no last_used_at write) and when that write commits first."""
+    c = app.test_client()
+    auth = {"Authorization": f"Bearer {city['token']}"}
+    body = {"category": "public_order.theft", "lon": 24.942, "lat": 60.165}
+    with engine.connect() as conn:
+        start = conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar()
+    ids = []
+    for stale, addr in ((True, "198.51.100.8"), (False, "198.51.100.9")):
+        if stale:
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE api_tokens SET last_used_at = NULL"))
+        r = c.post("/api/incidents", json=body, headers=auth, environ_base={"REMOTE_ADDR": addr})
+        assert r.status_code == 201, r.json
+        ids.append(r.json["id"])
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT object_id, actor, ip FROM audit_log WHERE id > :s "
+                                 "AND action = 'incident.report' ORDER BY id"), {"s": start}).all()
+    assert [tuple(r) for r in rows] == [(str(ids[0]), "dispatcher", "198.51.100.8"),
+                                        (str(ids[1]), "dispatcher", "198.51.100.9")]
+
+
+def test_viewer_token_cannot_file_and_writes_nothing(app, city, engine):
+    with engine.begin() as conn:
+        token = create_token(conn, "viewer", "read only")
+        before = conn.execute(text("SELECT count(*) FROM incidents")).scalar()
+    r = app.test_client().post("/api/incidents", json={"category": "public_order.theft", "lon": 24.942, "lat": 60.165},
+                               headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 403
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == before
 
 
 def test_full_closed_loop_with_history_and_deadline(api):

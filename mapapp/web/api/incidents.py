@@ -13,7 +13,7 @@ from mapapp.incidents import queries as q
 from mapapp.io.queries import jurisdiction
 from mapapp.io.store import ImportRejected, import_file
 from mapapp.web.api.common import can_see_names, incident_filter, shielded
-from mapapp.web.auth import login_required, role_required
+from mapapp.web.auth import continues_auth_transaction, login_required, role_required
 from mapapp.web.setup import ext, request_connection
 
 bp = Blueprint("api_incidents", __name__)
@@ -98,6 +98,7 @@ def _number(name: str, default: float) -> float:
 
 @bp.post("/api/incidents")
 @role_required("dispatcher")
+@continues_auth_transaction
 def create_incident():
     """Intake: validate, assign grid and community in the same transaction, suggest duplicates."""
     body = _json_body()
@@ -111,8 +112,8 @@ def create_incident():
                        duplicates=(metres, hours))
         return None if row is None else {**row, "deadline_hours": deadline, "notes": list(new.notes)}
 
-    conn = request_connection()  # the one authentication used
-    with conn.begin():
+    conn = request_connection()  # the one authentication used, for a token still in its transaction
+    with conn.get_transaction() or conn.begin():
         try:  # every rule but "inside the jurisdiction", which the insert checks itself
             row = store(conn, intake.validate(body, taxonomy, None), only_inside=True)
         except ParamError:
