@@ -41,8 +41,8 @@ def run(conn: Connection, f: IncidentFilter, bp: BacktestParams,
     train, size = cells_for(conn, train_f, p, area, srid, n_train, chosen)
     p = replace(p, size=size)
     kw = dict(area_code=area.code, srid=srid, shape=p.cells, size=size, mask=p.mask, weight=p.weight)
-    test = q.lattice_cells(conn, test_f, **kw).count
-    recent = q.lattice_cells(conn, recent_f, **kw).count
+    test = q.lattice_cells(conn, test_f, **kw, outlines=False).count
+    recent = q.lattice_cells(conn, recent_f, **kw, outlines=False).count
     xy = np.column_stack([train.x, train.y])
     w = weights_for(xy, train.count, p, chosen, meta)
     band = meta["weights"].get("distance_m") or 2 * size

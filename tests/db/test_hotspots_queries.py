@@ -162,3 +162,21 @@ def test_h3_cells_count_each_incident_in_its_h3_cell(area_db):
     assert all(h3.get_resolution(c) == 9 for c in cells.ids)
     assert cells.geometry[0].startswith('{"type":"Polygon"') and 300_000 < cells.x.min() < 400_000
     assert weighted.count.sum() == total
+
+
+@pytest.mark.parametrize("shape,func,size", [("hex", "ST_HexagonGrid", 97.0),
+                                             ("square", "ST_SquareGrid", 300.0)])
+def test_centres_are_st_centroid_and_outlines_are_optional(area_db, shape, func, size):
+    with area_db.connect() as conn:
+        drawn = q.lattice_cells(conn, IncidentFilter(), area_code="HS", srid=SRID, shape=shape, size=size)
+        bare = q.lattice_cells(conn, IncidentFilter(), area_code="HS", srid=SRID, shape=shape,
+                               size=size, outlines=False)
+        centroid = dict((f"{i},{j}", (x, y)) for i, j, x, y in conn.execute(text(f"""
+            WITH a AS (SELECT ST_Transform(geom, {SRID}) AS g FROM admin_areas WHERE code = 'HS')
+            SELECT c.i, c.j, ST_X(ST_Centroid(c.geom)), ST_Y(ST_Centroid(c.geom))
+              FROM a, {func}(:size, a.g) c WHERE ST_Intersects(c.geom, a.g)"""), {"size": size}).all())
+    assert drawn.ids == bare.ids and sorted(drawn.ids) == sorted(centroid) and len(drawn.ids) > 100
+    assert drawn.count.tolist() == bare.count.tolist() and bare.geometry == [] and drawn.geometry
+    truth = np.array([centroid[cid] for cid in drawn.ids])
+    assert np.abs(np.column_stack([drawn.x, drawn.y]) - truth).max() < 1e-6
+    assert (drawn.x == bare.x).all() and (drawn.y == bare.y).all()
