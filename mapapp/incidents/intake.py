@@ -1,6 +1,7 @@
 """One incident from a request body, through the same validation as a bulk import."""
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -16,6 +17,7 @@ from mapapp.io.prepare import FUTURE_SLACK, coerce_one
 
 FIELDS = ("category", "reported_at", "priority", "source", "description", "weight", "count")
 SPEC = spec("incidents")
+WKB_POINT = struct.Struct("<BIdd")  # byte order 1 = little-endian, geometry type 1 = Point, x, y
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,14 @@ class NewIncident:
     notes: tuple[str, ...]
 
 
-def _point(body: dict) -> tuple[dict, object]:
-    """Properties and point from a GeoJSON Feature or a flat {lon, lat, ...} object."""
+def point_wkb(lon: float, lat: float) -> bytes:
+    """The point as little-endian WKB, the bytes shapely.to_wkb(Point) gives. Packed by hand: making
+    a shapely Point and serialising it cost about 0.2 ms of a 2 ms intake request."""
+    return WKB_POINT.pack(1, 1, lon, lat)
+
+
+def _point(body: dict) -> tuple[dict, float, float]:
+    """Properties, lon and lat from a GeoJSON Feature or a flat {lon, lat, ...} object."""
     if body.get("type") == "Feature":
         props = body.get("properties") or {}
         geom = body.get("geometry")
@@ -45,7 +53,7 @@ def _point(body: dict) -> tuple[dict, object]:
     for name, v in (("lon", lon), ("lat", lat)):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ParamError(f"{name} must be a number", field=name)
-    return props, shapely.Point(float(lon), float(lat))
+    return props, float(lon), float(lat)
 
 
 def _problems(props: dict, lon: float, lat: float, datum: str, taxonomy: Taxonomy,
@@ -99,17 +107,17 @@ def validate(body, taxonomy: Taxonomy, jurisdiction) -> NewIncident:
     """Check one incident as the importer would check a row; the first problem is a ParamError."""
     if not isinstance(body, dict):
         raise ParamError("the body must be a JSON object or a GeoJSON Feature", field="body")
-    props, point = _point(body)
+    props, lon, lat = _point(body)
     datum = props.get("datum", body.get("datum", "wgs84"))
     if datum not in ("wgs84", "gcj02", "bd09"):
         raise ParamError("datum must be wgs84, gcj02 or bd09", field="datum")
     unknown = sorted(set(props) - set(FIELDS) - {"lon", "lat", "datum", "type", "geometry", "properties"})
     if unknown:
         raise ParamError(f"unknown field {unknown[0]!r}", field=unknown[0])
-    found, values, (lon, lat) = _problems(props, point.x, point.y, datum, taxonomy, jurisdiction)
+    found, values, (lon, lat) = _problems(props, lon, lat, datum, taxonomy, jurisdiction)
     if found:
         field, reason = sorted(found, key=lambda item: item[0])[0]  # as the importer sorts rejects
         where = "geometry" if body.get("type") == "Feature" else "lon,lat"
         raise ParamError(reason, field=where if field == "geometry" else field)
     notes = (f"converted 1 rows from {datum.upper()} to WGS84",) if datum != "wgs84" else ()
-    return NewIncident(values, shapely.to_wkb(shapely.Point(lon, lat)), notes)
+    return NewIncident(values, point_wkb(lon, lat), notes)

@@ -56,7 +56,8 @@ CASES = [
 
 def by_importer(body: dict):
     """The importer's answer for the same row: (field, reason) of the first reject, or values."""
-    props, point = intake._point(body)
+    props, lon, lat = intake._point(body)
+    point = shapely.Point(lon, lat)
     datum = props.get("datum", body.get("datum", "wgs84"))
     row = {k: props.get(k) for k in intake.FIELDS}
     gdf = gpd.GeoDataFrame([{**row, "_row": 1}], geometry=[point], crs=4326)
@@ -69,6 +70,11 @@ def by_importer(body: dict):
     out = prepared.frame.iloc[0]
     values = {k: (None if k in ("weight", "count") and out[k] != out[k] else out[k]) for k in intake.FIELDS}
     return "accepted", (values, shapely.to_wkb(out.geometry), tuple(prepared.notes))
+
+
+@pytest.mark.parametrize("lon,lat", [(24.94, 60.17), (-179.9999999, -89.5), (0.0, 0.0)])
+def test_packed_wkb_is_what_shapely_writes(lon, lat):
+    assert intake.point_wkb(lon, lat) == shapely.to_wkb(shapely.Point(lon, lat))
 
 
 @pytest.mark.parametrize("body", CASES, ids=range(len(CASES)))
