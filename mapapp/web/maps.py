@@ -41,7 +41,8 @@ def grid_label(code: str) -> str:
 def build_command_center(*, bounds, communities: list[dict], grids: list[dict],
                          key_places: list[dict], t, tiles: str | None,
                          tiles_attribution: str | None, tile_url: str) -> tuple[folium.Map, MapLayers]:
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=15,
+    # max_zoom is the map's own, so the cluster tiles' maxZoom stops their requests without capping the map
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=15, maxZoom=19,
                    location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
                    if bounds else [0, 0], height="100%", width="100%")
     basemap = None

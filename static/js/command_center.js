@@ -86,6 +86,9 @@
       }
       return {
         interactive: false, pane: "shadowPane", maxNativeZoom: 20,  // above grids and the base map
+        // from pointZoom on the GeoJSON layer draws: fetch no tiles there (folium builds this
+        // layer before mapapp.start, so the page's config is read here)
+        maxZoom: JSON.parse(document.getElementById("mapapp-config").textContent).pointZoom - 1,
         vectorTileLayerStyles: {
           clusters: function (p, zoom) { return zoom < cfg.pointZoom && !tilesHidden ? bubble(p) : []; },
           incidents: function () { return []; }  // from pointZoom on, the GeoJSON layer draws them
@@ -104,11 +107,13 @@
     refreshTiles: function () {
       var layer = window[cfg.layers.clusters], cats = api.categories();
       if (!layer) return;
+      // Leaflet's redraw ignores the layer's maxZoom: above it only the URL changes
+      var idle = map.getZoom() > layer.options.maxZoom;
       tilesHidden = !!(cats && cats.length === 0);
-      if (tilesHidden) { layer.redraw(); return; }
+      if (tilesHidden) { if (!idle) layer.redraw(); return; }
       fetch(cfg.urls.tileVersion, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (v) {
         tileVersion = v.version;
-        layer.setUrl(api.tileUrl());
+        layer.setUrl(api.tileUrl(), idle);
       });
     },
 

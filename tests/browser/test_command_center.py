@@ -38,6 +38,9 @@ def screen_point(page, lon: float, lat: float) -> tuple[float, float]:
 
 
 def test_map_draws_grids_and_incidents(page, server, sample_city):
+    zooms = []  # the zoom of every incident tile the page asks for
+    page.on("request", lambda r: zooms.append(int(r.url.split("/tiles/incidents/")[1].split("/")[0]))
+            if "/tiles/incidents/" in r.url and ".pbf" in r.url else None)
     login(page, server)
     page.wait_for_selector(".mapapp-map[data-incidents]", timeout=30000)
     with sample_city.connect() as conn:
@@ -51,6 +54,15 @@ def test_map_draws_grids_and_incidents(page, server, sample_city):
     assert "显示" in page.inner_text("#status")
     assert page.locator(".badge.simulated").count() >= 1  # simulated data is labelled
     shot(page, "command_center_zh")
+    point_zoom = page.evaluate("() => JSON.parse(document.getElementById('mapapp-config').textContent).pointZoom")
+    page.evaluate("(z) => { const cfg = JSON.parse(document.getElementById('mapapp-config').textContent);"
+                  " window[cfg.layers.map].setZoom(z); }", point_zoom + 1)
+    page.wait_for_timeout(1500)
+    assert not [z for z in zooms if z >= point_zoom]  # from pointZoom on the list draws: no tile fetched
+    page.evaluate("(z) => { const cfg = JSON.parse(document.getElementById('mapapp-config').textContent);"
+                  " window[cfg.layers.map].setZoom(z); }", point_zoom - 1)
+    page.wait_for_timeout(1500)
+    assert set(zooms) == {point_zoom - 1}  # below it the clusters come from tiles
     assert not page.errors, page.errors
 
 
