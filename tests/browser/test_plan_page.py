@@ -271,7 +271,8 @@ def _drag(page, start, end) -> None:
 
 
 @pytest.fixture(scope="module")
-def snap_draft(sample_city):
+def snap_draft(sample_city, draft):
+    """A second draft of the sample plan (the planner comes with `draft`)."""
     with sample_city.begin() as conn:
         return gq.create_draft(conn, "snap draft")
 
@@ -349,4 +350,55 @@ def test_a_self_crossing_drag_is_refused_in_the_browser(page, server, sample_cit
     with sample_city.connect() as conn:
         now = shapely.from_geojson(gq.snapshot(conn, snap_draft, [code])[0]["geometry"])
     assert now.equals(g)
+    assert page.errors == []
+
+
+def test_an_edit_draws_its_local_check_in_red_and_undo_clears_it(page, server, sample_city, snap_draft):
+    grids, comm_of, _ = _plan_state(sample_city, snap_draft)
+    shared = np.concatenate([shapely.get_coordinates(g) for g in grids.values()]).round(9)
+    keys, counts = np.unique(shared, axis=0, return_counts=True)
+    alone = {tuple(k) for k, n in zip(keys.tolist(), counts) if n == 1}
+    # a vertex of the community's edge that no other grid has, pulled 5 m into its grid: a gap opens
+    for code, g in sorted(grids.items()):
+        centre = np.asarray(g.centroid.coords[0])
+        for v in shapely.get_coordinates(shapely.get_exterior_ring(shapely.get_parts(g)[0]))[:-1]:
+            if tuple(v.round(9).tolist()) not in alone:
+                continue
+            to = v + (centre - v) * 5 / _metres(tuple(v), tuple(centre))
+            if _valid_move(grids, comm_of, tuple(v), tuple(to)):
+                break
+        else:
+            continue
+        break
+    else:
+        raise AssertionError("no grid vertex of the sample can open a gap")
+    _open_plan(page, server, snap_draft)
+    page.wait_for_function("() => document.querySelector('#plan-summary').textContent.includes('coverage problems')")
+    red = "document.querySelectorAll('path.plan-problem').length"
+    before = page.evaluate(f"() => {red}")
+    version = int(page.locator("#plan-version").text_content())
+    page.evaluate("() => document.getElementById('plan-map').planMap.pm.setGlobalOptions({snappable: false})")
+    page.select_option("#plan-target", code)
+    page.click("#plan-vertices")
+    page.wait_for_selector(".marker-icon", state="attached")
+    page.evaluate("([lon, lat]) => document.getElementById('plan-map').planMap.setView([lat, lon], 18, {animate: false})",
+                  v.tolist())
+    page.wait_for_timeout(200)
+    _drag(page, _screen(page, tuple(v)), _screen(page, tuple(to)))
+    page.wait_for_function("(v) => Number(document.querySelector('#plan-version').textContent) === v"
+                           " || document.querySelector('#plan-error').textContent !== ''", arg=version + 1)
+    assert page.locator("#plan-error").text_content() == ""
+    # the answer's local check is drawn at once: a new red problem where the vertex left the edge
+    assert page.evaluate(f"() => {red}") > before
+    stroke = page.evaluate("() => [...document.querySelectorAll('path.plan-problem')].map((p) => p.getAttribute('stroke'))")
+    assert set(stroke) == {"#d50000"}
+    gaps = page.evaluate("""([lon, lat]) => { const out = []; document.getElementById('plan-map').planMap.eachLayer(
+        (l) => { if (l.feature && l.feature.properties && l.feature.properties.kind === 'gap' && l.getBounds
+                      && l.getBounds().pad(0.5).contains([lat, lon])) out.push(l.feature.properties.area_m2); });
+        return out; }""", list((v + to) / 2))
+    assert gaps and max(gaps) > 1  # the gap's area in m², next to the moved vertex
+    shot(page, "plan_local_check")
+    page.click("#plan-undo")
+    page.wait_for_function("(v) => Number(document.querySelector('#plan-version').textContent) === v", arg=version + 2)
+    assert page.evaluate(f"() => {red}") == before
     assert page.errors == []
