@@ -142,12 +142,22 @@ def assemble(pieces: np.ndarray, owner: np.ndarray, hh: np.ndarray, xy: np.ndarr
     labels = graph.make_contiguous(labels, k)
     if band is not None:
         labels = graph.repair_band(labels, k, *band, deadline=deadline)
-    union = shapely.coverage_union_all if noded else shapely.union_all
-    geoms = np.array([union(pieces[labels == p]) for p in range(k)], dtype=object)
+    geoms = np.array([_union(pieces[labels == p], noded) for p in range(k)], dtype=object)
     unit_labels = np.empty(len(hh), dtype=int)
     unit_labels[owner[owner >= 0]] = labels[owner >= 0]
     return AutoResult(labels=unit_labels, geoms=geoms,
                       households=np.bincount(unit_labels, weights=hh, minlength=k))
+
+
+def _union(pieces: np.ndarray, noded: bool) -> BaseGeometry:
+    """One grid from its pieces: coverage union (fast) when their shared edges match vertex for
+    vertex, else (or when GEOS finds them not noded, as clipping can leave) a full union."""
+    if noded:
+        try:
+            return shapely.coverage_union_all(pieces)
+        except shapely.errors.GEOSException:
+            pass
+    return shapely.union_all(pieces)
 
 
 def _pieces(area: BaseGeometry, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

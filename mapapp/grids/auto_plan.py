@@ -34,7 +34,8 @@ class AutoOptions:
     time_limit: float = 60.0
 
 
-_FLAGS = ("keep_locked", "minimise_disruption", "follow_streets", "respect_communities")
+_FLAGS = {"keep_locked": True, "minimise_disruption": False, "follow_streets": False,
+          "respect_communities": True}  # option -> default
 MAX_TIME_LIMIT = 600.0
 
 
@@ -54,8 +55,8 @@ def parse_options(body: dict) -> tuple[float, float, AutoOptions]:
         raise UserError(f"time_limit must be a number of seconds from 1 to {MAX_TIME_LIMIT:g}",
                         field="time_limit")
     flags = {}
-    for key in _FLAGS:
-        value = body.get(key, key != "minimise_disruption" and key != "follow_streets")
+    for key, default in _FLAGS.items():
+        value = body.get(key, default)
         if not isinstance(value, bool):
             raise UserError(f"{key} must be true or false", field=key)
         flags[key] = value
