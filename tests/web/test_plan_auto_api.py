@@ -82,3 +82,21 @@ def test_follow_streets_draws_grids_along_streets(planner, db):  # noqa: F811
         grids = [shapely.from_wkb(bytes(w)) for (w,) in conn.execute(text(
             "SELECT ST_AsBinary(geom) FROM grids WHERE plan_id = :p"), {"p": r.get_json()["plan"]})]
     assert max(shapely.difference(g.boundary, allowed).length for g in grids) > 1e-4
+
+
+def test_cli_auto_options(city, db, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from mapapp.cli import main
+    monkeypatch.setenv("DATABASE_URL", db.url.render_as_string(hide_password=False))
+    with db.begin() as conn:  # the city fixture inserts plans with explicit ids
+        conn.execute(text("SELECT setval('grid_plans_id_seq', (SELECT max(id) FROM grid_plans))"))
+    r = CliRunner().invoke(main, ["plan", "auto", "1", "--name", "cli keep", "--band", "40", "450",
+                                  "--minimise-disruption", "--follow-streets", "--time-limit", "30"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.output.splitlines()[-1])["report"]
+    assert rep["kept_unchanged"] == 2 and rep["options"]["follow_streets"] is True
+    r = CliRunner().invoke(main, ["plan", "auto", "1", "--name", "cli bad", "--time-limit", "0"])
+    assert r.exit_code == 2 and "--time-limit" in r.output
