@@ -1,6 +1,7 @@
 """The `mapapp` command."""
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import secrets
@@ -20,11 +21,20 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-def _engine():
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return f"uid{os.getuid()}"
+
+
+def _engine(owner: bool = False):
+    """The database as the app role, naming `cli:<os user>` to the audit trail; owner=True for
+    migrations (the tables' owner)."""
     from mapapp.db.session import DatabaseError, check_postgis, get_engine
 
     try:
-        engine = get_engine(_settings())
+        engine = get_engine(_settings(), actor=f"cli:{_os_user()}", owner=owner)
         check_postgis(engine)
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -88,7 +98,7 @@ def db_migrate() -> None:
     """Apply database migrations (Alembic) up to the latest."""
     from mapapp.db.migrate import current, upgrade
 
-    engine = _engine()
+    engine = _engine(owner=True)
     upgrade(engine)
     click.echo(f"schema at revision {current(engine)}")
 
@@ -639,10 +649,9 @@ def demo(ctx, port: int, no_serve: bool) -> None:
 
     if not _settings().database_url:
         ctx.invoke(db_start)
-    engine = _engine()
-    upgrade(engine)
+    upgrade(_engine(owner=True))
     ctx.invoke(load_sample, cities=())
-    ensure_admin(engine)
+    ensure_admin(_engine())
     if not no_serve:
         ctx.invoke(serve, port=port, host="127.0.0.1")
 

@@ -21,7 +21,8 @@ def db_home() -> Path:
 
 @pytest.fixture(scope="session")
 def engine(db_home):
-    """A fresh, migrated database in the embedded cluster, dropped at the end of the session."""
+    """A fresh, migrated database in the embedded cluster, dropped at the end of the session; this
+    engine is the tables' owner (migrations, emptying tables), the app connects as `app_url`."""
     from mapapp.db import embedded
     from mapapp.db.migrate import upgrade
 
@@ -32,6 +33,14 @@ def engine(db_home):
     yield eng
     eng.dispose()
     embedded.drop_database(db_home, name)
+
+
+@pytest.fixture(scope="session")
+def app_url(engine) -> str:
+    """The test database as the app's own role (mapapp.db.roles.APP_ROLE), as the app connects."""
+    from mapapp.db.roles import APP_ROLE
+
+    return engine.url.set(username=APP_ROLE).render_as_string(hide_password=False)
 
 
 @pytest.fixture

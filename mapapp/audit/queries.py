@@ -7,6 +7,9 @@ import json
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+# who acts when no actor is given: as in the triggers of migration 0008
+ACTOR = "nullif(current_setting('mapapp.actor', true), ''), 'db:' || session_user"
+IP = "nullif(current_setting('mapapp.ip', true), '')"
 FIELDS = ("id", "at", "actor", "ip", "action", "object_type", "object_id", "before", "after")
 MAX_ROWS = 10000
 
@@ -20,9 +23,11 @@ def bind(dbapi_connection, actor: str, ip: str | None) -> None:
 
 def record(conn: Connection, actor: str | None, action: str, object_type: str, object_id: str | None,
            ip: str | None = None, before: dict | None = None, after: dict | None = None) -> None:
-    """Append one entry (logins and other events that change no audited table)."""
+    """Append one entry (logins, imports: events no trigger sees). Without actor or ip, those
+    bound to the transaction (`bind`), else the database role, as the triggers do."""
     conn.execute(text("INSERT INTO audit_log (actor, ip, action, object_type, object_id, before, after) "
-                      "VALUES (:a, :ip, :act, :t, :o, CAST(:b AS jsonb), CAST(:f AS jsonb))"),
+                      f"VALUES (coalesce(:a, {ACTOR}), coalesce(:ip, {IP}), :act, :t, :o, "
+                      "CAST(:b AS jsonb), CAST(:f AS jsonb))"),
                  {"a": actor, "ip": ip, "act": action, "t": object_type, "o": object_id,
                   "b": json.dumps(before) if before is not None else None,
                   "f": json.dumps(after) if after is not None else None})

@@ -2,7 +2,8 @@
 
 It lives in MAPAPP_HOME (default ./var): data in pgdata/, a Unix socket in run/ (no TCP port),
 the server log in log/. PostgreSQL refuses to run as root, so when we are root the server runs
-as the unprivileged system user ``mapapp-db``.
+as the unprivileged system user ``mapapp-db``. The cluster's superuser ``mapapp`` owns the databases
+and runs the migrations; the app logs in as ``mapapp_app`` (mapapp.db.roles), which owns nothing.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DB_USER = "mapapp"
+from mapapp.db import roles
+
+DB_USER = "mapapp"  # the cluster's superuser: owns the tables, runs the migrations
 DB_NAME = "mapapp"
 SYSTEM_USER = "mapapp-db"
 PORT = 5432  # only names the socket file; the server listens on no TCP address
@@ -68,8 +71,12 @@ class Cluster:
     def logfile(self) -> Path:
         return self.home / "log" / "postgresql.log"
 
-    def url(self, dbname: str = DB_NAME) -> str:
-        return f"postgresql+psycopg://{DB_USER}@/{dbname}?host={self.socketdir}&port={PORT}"
+    def url(self, dbname: str = DB_NAME, role: str = DB_USER) -> str:
+        """The URL of a database as the owner (migrations, set-up) or, with role=APP_ROLE, as the app."""
+        return f"postgresql+psycopg://{role}@/{dbname}?host={self.socketdir}&port={PORT}"
+
+    def app_url(self, dbname: str = DB_NAME) -> str:
+        return self.url(dbname, roles.APP_ROLE)
 
     # --- running commands as the server's user ------------------------------------------
     def _as_server_user(self, argv: list[str]) -> list[str]:
@@ -148,11 +155,22 @@ class Cluster:
         self.init()
         self._ensure_system_user()
         if self.running():
+            if not self._has_app_role():  # a cluster made before the app had its own role
+                self._set_up_app_role()
             return False
         self._run([str(_bindir() / "pg_ctl"), "start", "-D", str(self.datadir), "-w", "-t", "60",
                    "-l", str(self.logfile), "-o", f"-p {PORT}"])
-        self._create_database(DB_NAME)
+        self._set_up_app_role()
         return True
+
+    def _has_app_role(self) -> bool:
+        return bool(self.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{roles.APP_ROLE}'"))
+
+    def _set_up_app_role(self) -> None:
+        """Create the main database and the app's login role (both idempotent) and grant it the tables."""
+        self._create_database(DB_NAME)
+        self.psql(roles.CREATE_ROLE)
+        self.psql(roles.GRANT, DB_NAME)
 
     def stop(self) -> bool:
         if not self.running():
@@ -162,11 +180,13 @@ class Cluster:
 
     def status(self) -> dict:
         return {"home": str(self.home), "initialised": self.initialised(),
-                "running": self.running(), "socket": str(self.socketdir), "url": self.url()}
+                "running": self.running(), "socket": str(self.socketdir), "url": self.app_url(),
+                "owner_url": self.url()}
 
-    def _psql(self, sql: str, dbname: str = "postgres") -> str:
+    def psql(self, sql: str, dbname: str = "postgres", role: str = DB_USER) -> str:
+        """Run SQL with psql as `role` (the owner unless told) and return its unaligned output."""
         psql = str(_bindir() / "psql")
-        proc = self._run([psql, "-h", str(self.socketdir), "-p", str(PORT), "-U", DB_USER,
+        proc = self._run([psql, "-h", str(self.socketdir), "-p", str(PORT), "-U", role,
                           "-d", dbname, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
         return proc.stdout.strip()
 
@@ -177,9 +197,9 @@ class Cluster:
             if (self.socketdir / f".s.PGSQL.{PORT}").exists():
                 break
             time.sleep(0.1)
-        exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
         if not exists:
-            self._psql(f'CREATE DATABASE "{name}"')
+            self.psql(f'CREATE DATABASE "{name}"')
 
 
 def cluster(home: Path) -> Cluster:
@@ -197,5 +217,5 @@ def drop_database(home: Path, name: str) -> None:
     c = cluster(home)
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) or name == DB_NAME:
         raise EmbeddedError(f"refusing to drop database {name!r}")
-    c._psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    c.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

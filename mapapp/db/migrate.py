@@ -7,6 +7,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
+from mapapp.db import roles
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -19,10 +21,13 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate (as the tables' owner) and, in the same transaction, grant the app role its rights
+    on every table, those a migration just made included."""
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        roles.grant_app(conn)
 
 
 def current(engine: Engine) -> str | None:

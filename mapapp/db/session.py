@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 from mapapp.settings import Settings
@@ -15,8 +15,9 @@ class DatabaseError(RuntimeError):
     """The database is missing, unreachable or lacks what mapapp needs; the message says what."""
 
 
-def database_url(settings: Settings) -> str:
-    """DATABASE_URL when set, otherwise the embedded cluster (started on demand)."""
+def database_url(settings: Settings, owner: bool = False) -> str:
+    """DATABASE_URL when set, otherwise the embedded cluster (started on demand), where the app
+    logs in as its own role and, with owner=True (migrations), as the tables' owner."""
     if settings.database_url:
         url = settings.database_url
         if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -26,7 +27,7 @@ def database_url(settings: Settings) -> str:
 
     c = cluster(settings.home)
     c.start()
-    return c.url()
+    return c.url() if owner else c.app_url()
 
 
 # Plan every statement for its actual values. psycopg prepares a statement after its fifth run,
@@ -37,13 +38,21 @@ CONNECT_ARGS = {"options": "-c plan_cache_mode=force_custom_plan"}
 
 
 @lru_cache(maxsize=8)
-def _engine(url: str) -> Engine:
-    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, future=True,
-                         connect_args=CONNECT_ARGS)
+def _engine(url: str, actor: str | None) -> Engine:
+    engine = create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, future=True,
+                           connect_args=CONNECT_ARGS)
+    if actor:
+        from mapapp.audit.queries import bind
+
+        event.listen(engine, "begin", lambda conn: bind(conn.connection.dbapi_connection, actor, None))
+    return engine
 
 
-def get_engine(settings: Settings) -> Engine:
-    return _engine(database_url(settings))
+def get_engine(settings: Settings, actor: str | None = None, owner: bool = False) -> Engine:
+    """The pooled engine of the app's database role (the owner's with owner=True). With `actor`,
+    every transaction names it to the audit triggers (the CLI: `cli:<os user>`); the web app
+    names each request's user itself."""
+    return _engine(database_url(settings, owner), actor)
 
 
 def check_postgis(engine: Engine) -> dict:

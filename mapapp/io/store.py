@@ -14,6 +14,7 @@ import shapely
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
+from mapapp.audit import queries as audit
 from mapapp.errors import UserError
 from mapapp.incidents import taxonomy as taxonomy_mod
 from mapapp.incidents import workflow
@@ -170,8 +171,8 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
             prepared = prepare(gdf, spec, src_crs=src_crs, datum=datum, mapping=mapping,
                                constants=constants, jurisdiction=q.jurisdiction(conn),
                                taxonomy=taxonomy_mod.load() if layer == "incidents" else None)
-        except ValueError as exc:
-            raise UserError(str(exc)) from exc
+        except ValueError as exc:  # about the whole file (no CRS, no usable column): name it
+            raise UserError(f"{path.name}: {exc}") from exc
         frame, rejects = prepared.frame, list(prepared.rejects)
         notes = list(gdf.attrs.get("notes", [])) + list(prepared.notes)
         drop = _check_codes(frame, conn, layer, rejects, plan)
@@ -207,6 +208,8 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
             if progress:
                 progress(min(start + BATCH, len(records)), len(records))
         report.loaded = len(records)
+        audit.record(conn, None, "import", layer, path.name,
+                     after={"loaded": report.loaded, "rejected": report.rejected, "read": report.read})
         if layer == "streets" and records:
             from mapapp.patrol.queries import rebuild_network
 

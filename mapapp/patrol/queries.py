@@ -98,7 +98,10 @@ def rebuild_network(conn: Connection, progress: Progress | None = None) -> dict:
     steps = ["noding", "topology", "costs"] + [f"components ({m})" for m in MODES]
     tell = progress or (lambda *_: None)
     tell(steps[0], 0, len(steps))
-    conn.execute(text("TRUNCATE street_edges, street_vertices RESTART IDENTITY"))
+    # DELETE and setval, not TRUNCATE ... RESTART IDENTITY: the app's database role may not
+    # truncate and does not own the sequence (mapapp.db.roles)
+    conn.execute(text("DELETE FROM street_vertices; DELETE FROM street_edges; "
+                      "SELECT setval(pg_get_serial_sequence('street_edges', 'id'), 1, false)"))
     conn.execute(text(_NODE))
     tell(steps[1], 1, len(steps))
     conn.execute(text(_TOPOLOGY))

@@ -32,11 +32,10 @@ def sample_city(engine):
 
 
 @pytest.fixture(scope="module")
-def server(sample_city, tmp_path_factory):
+def server(sample_city, app_url, tmp_path_factory):
     from werkzeug.serving import make_server
 
-    url = sample_city.url.render_as_string(hide_password=False)
-    app = create_app(Settings(database_url=url, home=tmp_path_factory.mktemp("home")))
+    app = create_app(Settings(database_url=app_url, home=tmp_path_factory.mktemp("home")))
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()

@@ -1,14 +1,16 @@
-"""The audit trail: written in the changing transaction, append-only for the app's own database
-connection, login throttling read from it, and the admin page and CSV export."""
+"""The audit trail: written in the changing transaction, out of reach of the app's own database
+role and append-only even for the owner, login throttling read from it, and the admin page and CSV export."""
 from __future__ import annotations
 
 import csv
 import io
 
 import pytest
+from psycopg.errors import InsufficientPrivilege
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from mapapp.db.roles import APP_ROLE
 from mapapp.web.auth import LOGIN_MAX_FAILURES
 from tests.web.conftest import PASSWORD, login
 
@@ -64,13 +66,28 @@ def test_plan_draft_is_audited_under_the_planner(app, city, engine):
     assert [(e["actor"], e["after"]["name"]) for e in created] == [("admin", "audited draft")]
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'someone else'",
-                                       "DELETE FROM audit_log", "TRUNCATE audit_log"])
-def test_the_apps_connection_cannot_change_or_remove_audit_rows(app, dispatcher, statement):
+CHANGES = ["UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log", "TRUNCATE audit_log"]
+
+
+@pytest.mark.parametrize("statement", [*CHANGES, "ALTER TABLE audit_log DISABLE TRIGGER ALL",
+                                       "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change",
+                                       "SELECT setval('audit_log_id_seq', 1)"])
+def test_the_apps_connection_has_no_right_to_change_audit_rows(app, dispatcher, statement):
     engine = app.extensions["mapapp"]["engine"]  # the very engine the app writes with
     assert _last_id(engine) > 0  # logging the dispatcher in wrote a row
-    with pytest.raises(DBAPIError, match="append-only"):
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT current_user")).scalar() == APP_ROLE
+    with pytest.raises(DBAPIError) as refused:
         with engine.begin() as conn:
+            conn.execute(text(statement))
+    assert isinstance(refused.value.orig, InsufficientPrivilege)
+    assert "permission denied" in str(refused.value) or "must be owner" in str(refused.value)
+
+
+@pytest.mark.parametrize("statement", CHANGES)
+def test_even_the_owner_is_refused_by_the_triggers(city, engine, statement):
+    with pytest.raises(DBAPIError, match="append-only"):
+        with engine.begin() as conn:  # the tables' owner (a superuser in the embedded cluster)
             conn.execute(text(statement))
 
 

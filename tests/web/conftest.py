@@ -67,15 +67,13 @@ def city(db):
 
 
 @pytest.fixture
-def app(engine, tmp_path):
-    url = engine.url.render_as_string(hide_password=False)
-    return create_app(Settings(database_url=url, home=tmp_path, testing=True))
+def app(app_url, tmp_path):
+    return create_app(Settings(database_url=app_url, home=tmp_path, testing=True))
 
 
 @pytest.fixture
-def public_app(engine, tmp_path):
-    url = engine.url.render_as_string(hide_password=False)
-    return create_app(Settings(database_url=url, home=tmp_path, testing=True, public_read=True))
+def public_app(app_url, tmp_path):
+    return create_app(Settings(database_url=app_url, home=tmp_path, testing=True, public_read=True))
 
 
 def login(client, name: str, password: str = PASSWORD):
