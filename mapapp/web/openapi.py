@@ -38,6 +38,9 @@ BODIES: dict[str, dict] = {
     "api_plans.auto": {
         "type": "object", "required": ["name"],
         "properties": {"name": NAME, "keep_locked": {"type": "boolean"},
+                       "minimise_disruption": {"type": "boolean"}, "follow_streets": {"type": "boolean"},
+                       "respect_communities": {"type": "boolean", "enum": [True]},
+                       "time_limit": {"type": "number", "minimum": 1, "maximum": 600},
                        "band": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}},
     "api_patrols.plan_patrol": {"type": "object"},
     "api_patrols.patrol_candidates": {"type": "object"},
