@@ -1,7 +1,7 @@
 """Helpers shared by the API blueprints."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import Response, g, jsonify, request
 
 from mapapp import privacy
 from mapapp.incidents import filters
@@ -27,3 +27,13 @@ def can_see_names() -> bool:
 def shielded(text: str | None) -> str | None:
     """Free text as this request's user may see it: phone, ID numbers and e-mails masked for viewers."""
     return text if can_see_names() else privacy.mask(text)
+
+
+def geojson_response(body: dict, status: int = 200, download: str | None = None) -> Response:
+    """A JSON body served as application/geo+json, optionally as a file to save."""
+    resp = jsonify(body)
+    resp.status_code = status
+    resp.mimetype = "application/geo+json"
+    if download:
+        resp.headers["Content-Disposition"] = f'attachment; filename="{download}"'
+    return resp

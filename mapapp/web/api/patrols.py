@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, Response, g, jsonify, request, url_for
+from flask import Blueprint, Response, g, request, url_for
 
 from mapapp.errors import NotFound, ParamError
 from mapapp.patrol import queries as pq
@@ -12,20 +12,12 @@ from mapapp.patrol.gpx import to_gpx
 from mapapp.patrol.network import MODES
 from mapapp.patrol.plan import candidates, plan, reachable_areas
 from mapapp.patrol.request import parse_request
+from mapapp.web.api.common import geojson_response
 from mapapp.web.auth import login_required, role_required
 from mapapp.web.setup import ext
 
 bp = Blueprint("api_patrols", __name__)
 MAX_REACH_MINUTES = 120
-
-
-def _geojson(body: dict, status: int = 200, download: str | None = None) -> Response:
-    resp = jsonify(body)
-    resp.status_code = status
-    resp.mimetype = "application/geo+json"
-    if download:
-        resp.headers["Content-Disposition"] = f'attachment; filename="{download}"'
-    return resp
 
 
 @bp.post("/api/patrols/plan")
@@ -35,7 +27,7 @@ def plan_patrol():
     with ext()["engine"].begin() as conn:
         routes = plan(conn, req)
         patrol_id = pq.save_patrol(conn, g.user["id"], routes["params"], routes["summary"], routes)
-    resp = _geojson({"id": patrol_id, **routes}, 201)
+    resp = geojson_response({"id": patrol_id, **routes}, 201)
     resp.headers["Location"] = url_for("api_patrols.get_patrol", patrol_id=patrol_id)
     return resp
 
@@ -46,7 +38,7 @@ def patrol_candidates():
     """Read-only: the candidate stops of an area (the body is a plan request)."""
     req = parse_request(request.get_json(silent=True))
     with ext()["engine"].connect() as conn:
-        return _geojson(candidates(conn, req))
+        return geojson_response(candidates(conn, req))
 
 
 def _saved(patrol_id: int) -> dict:
@@ -61,7 +53,7 @@ def _saved(patrol_id: int) -> dict:
 @login_required
 def get_patrol(patrol_id: int):
     p = _saved(patrol_id)
-    return _geojson({"id": p["id"], "created_at": p["created_at"].isoformat(),
+    return geojson_response({"id": p["id"], "created_at": p["created_at"].isoformat(),
                      "created_by": p["created_by"], **p["routes"]})
 
 
@@ -69,7 +61,7 @@ def get_patrol(patrol_id: int):
 @login_required
 def patrol_geojson(patrol_id: int):
     p = _saved(patrol_id)
-    return _geojson({"id": p["id"], **p["routes"]}, download=f"patrol-{patrol_id}.geojson")
+    return geojson_response({"id": p["id"], **p["routes"]}, download=f"patrol-{patrol_id}.geojson")
 
 
 @bp.get("/api/patrols/<int:patrol_id>.gpx")
@@ -111,4 +103,4 @@ def reach():
         raise ParamError(f"mode must be one of {', '.join(MODES)}", field="mode")
     minutes = _minutes(request.args.get("minutes"))
     with ext()["engine"].connect() as conn:
-        return _geojson(reachable_areas(conn, point, mode, minutes))
+        return geojson_response(reachable_areas(conn, point, mode, minutes))

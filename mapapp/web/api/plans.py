@@ -10,10 +10,17 @@ from mapapp.errors import NotFound, ParamError, UserError
 from mapapp.grids import auto_plan, plan_check, plan_export, plan_metrics, plans
 from mapapp.grids import queries as gq
 from mapapp.grids.coverage import CheckOptions
+from mapapp.web.api.common import geojson_response
 from mapapp.web.auth import current_user, login_required, role_required
 from mapapp.web.setup import ext
 
 bp = Blueprint("api_plans", __name__)
+
+
+def _require_plan(conn, plan_id: int, field: str = "plan") -> None:
+    """404 naming the parameter when there is no such plan."""
+    if gq.plan(conn, plan_id) is None:
+        raise NotFound(f"no grid plan {plan_id}", field=field)
 
 
 def _float_arg(name: str, default: float, low: float, high: float) -> float:
@@ -41,12 +48,9 @@ def check_options() -> CheckOptions:
 def check_plan(plan_id: int):
     opts = check_options()
     with ext()["engine"].connect() as conn:
-        if gq.plan(conn, plan_id) is None:
-            raise NotFound(f"no grid plan {plan_id}", field="plan")
+        _require_plan(conn, plan_id)
         result = plan_check.run(conn, plan_id, opts)
-    resp = jsonify(result)
-    resp.mimetype = "application/geo+json"
-    return resp
+    return geojson_response(result)
 
 
 @bp.get("/api/plans/<int:plan_id>/metrics")
@@ -57,8 +61,7 @@ def plan_metrics_view(plan_id: int):
     except ValueError as exc:
         raise ParamError(str(exc), field="band") from None
     with ext()["engine"].connect() as conn:
-        if gq.plan(conn, plan_id) is None:
-            raise NotFound(f"no grid plan {plan_id}", field="plan")
+        _require_plan(conn, plan_id)
         return jsonify(plan_metrics.run(conn, plan_id, bands))
 
 
@@ -171,8 +174,7 @@ def compare():
             raise ParamError(f"{name} must be a plan id", field=name) from None
     with ext()["engine"].connect() as conn:
         for name, pid in zip(("a", "b"), ids):
-            if gq.plan(conn, pid) is None:
-                raise NotFound(f"no grid plan {pid}", field=name)
+            _require_plan(conn, pid, field=name)
         out = gq.compare(conn, *ids)
     share = out["changed"] / out["households"] if out["households"] else 0.0
     return jsonify({"a": ids[0], "b": ids[1], **out, "share_changed": round(share, 6)})
@@ -182,12 +184,9 @@ def compare():
 @login_required
 def plan_units(plan_id: int):
     with ext()["engine"].connect() as conn:
-        if gq.plan(conn, plan_id) is None:
-            raise NotFound(f"no grid plan {plan_id}", field="plan")
+        _require_plan(conn, plan_id)
         feats = gq.plan_units_geojson(conn, plan_id)
-    resp = jsonify({"type": "FeatureCollection", "features": feats})
-    resp.mimetype = "application/geo+json"
-    return resp
+    return geojson_response({"type": "FeatureCollection", "features": feats})
 
 
 @bp.get("/api/plans/<int:plan_id>/streets")
@@ -195,13 +194,10 @@ def plan_units(plan_id: int):
 def plan_streets(plan_id: int):
     """Streets near a plan as one feature: the planner map draws it and snaps vertices to it."""
     with ext()["engine"].connect() as conn:
-        if gq.plan(conn, plan_id) is None:
-            raise NotFound(f"no grid plan {plan_id}", field="plan")
+        _require_plan(conn, plan_id)
         lines = gq.plan_streets(conn, plan_id)
     feats = [{"type": "Feature", "geometry": json.loads(lines), "properties": {}}] if lines else []
-    resp = jsonify({"type": "FeatureCollection", "features": feats})
-    resp.mimetype = "application/geo+json"
-    return resp
+    return geojson_response({"type": "FeatureCollection", "features": feats})
 
 
 @bp.post("/api/plans/<int:plan_id>/auto")
@@ -215,8 +211,7 @@ def auto(plan_id: int):
         raise UserError("name (1-200 characters) is required", field="name")
     low, high, options = auto_plan.parse_options(body)
     with ext()["engine"].begin() as conn:
-        if gq.plan(conn, plan_id) is None:
-            raise NotFound(f"no grid plan {plan_id}", field="plan")
+        _require_plan(conn, plan_id)
         if gq.plan_name_taken(conn, name):
             raise UserError(f"a plan named {name!r} exists", field="name", code="conflict", status=409)
         out = auto_plan.run(conn, plan_id, name, low, high, options)
@@ -228,8 +223,7 @@ def auto(plan_id: int):
 def assignment_export(plan_id: int):
     """The plan as an assignment CSV: unit_id, grid_code."""
     with ext()["engine"].connect() as conn:
-        if gq.plan(conn, plan_id) is None:
-            raise NotFound(f"no grid plan {plan_id}", field="plan")
+        _require_plan(conn, plan_id)
         text, _ = plan_export.assignment_csv(conn, plan_id)
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=plan-{plan_id}-assignment.csv"})
