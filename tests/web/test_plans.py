@@ -259,3 +259,13 @@ def test_paint_units_of_two_grids_at_once(planner, db):
     assert out["changed"] == [WEST, EAST, "SE"]
     assert {m["code"]: m["households"] for m in out["metrics"]} == {WEST: 120, EAST: 50, "SE": 350}
     assert out["check"]["features"] == []
+
+
+def test_streets_near_a_plan_are_one_snap_layer(planner):
+    r = planner.get("/api/plans/1/streets")
+    assert r.status_code == 200 and r.mimetype == "application/geo+json"
+    features = r.get_json()["features"]
+    assert len(features) == 1 and features[0]["geometry"]["type"] == "MultiLineString"
+    assert features[0]["geometry"]["coordinates"] == [[[24.94, 60.165], [24.95, 60.165]]]  # the city's one street
+    missing = planner.get("/api/plans/999/streets")
+    assert missing.status_code == 404 and missing.get_json()["field"] == "plan"
