@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Index,
-                        Integer, String, Text, UniqueConstraint, func, text)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Computed, Date, DateTime, Float, ForeignKey,
+                        Index, Integer, String, Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -118,6 +118,11 @@ class BaseUnit(Base):
 
 
 _OPEN = "status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled')"
+# The UTM zone of an incident (EPSG code, as mapapp.geo.crs.utm_crs_for) and its metres there,
+# kept by PostgreSQL (migration 0009) so hot spot analysis reads metres without ST_Transform per row.
+_UTM_ZONE = ("CASE WHEN ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90 THEN "
+             "(CASE WHEN ST_Y(geom) >= 0 THEN 32600 ELSE 32700 END) "
+             "+ least(floor((ST_X(geom) + 180) / 6)::integer + 1, 60) END")
 
 
 class Incident(Base):
@@ -142,6 +147,11 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    utm_srid: Mapped[int | None] = mapped_column(Integer, Computed(_UTM_ZONE, persisted=True))
+    utm_x: Mapped[float | None] = mapped_column(Float, Computed(f"ST_X(ST_Transform(geom, {_UTM_ZONE}))",
+                                                                persisted=True))
+    utm_y: Mapped[float | None] = mapped_column(Float, Computed(f"ST_Y(ST_Transform(geom, {_UTM_ZONE}))",
+                                                                persisted=True))
     __table_args__ = (
         CheckConstraint(_in("status", INCIDENT_STATUSES), name="incident_status_valid"),
         CheckConstraint("priority IN ('normal', 'high', 'urgent')", name="incident_priority_valid"),
@@ -149,6 +159,7 @@ class Incident(Base):
                         name="incident_assign_flag_valid"),
         Index("incidents_open_due", "due_at", postgresql_where=text(_OPEN)),
         Index("incidents_open_geom", "geom", postgresql_using="gist", postgresql_where=text(_OPEN)),
+        Index("incidents_utm", "utm_srid", "reported_at", "category", postgresql_include=["utm_x", "utm_y"]),
     )
 
 
