@@ -98,6 +98,12 @@ def any_simulated(conn: Connection) -> bool:
     return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM incidents WHERE simulated)")).scalar())
 
 
+# The open statuses written into the duplicate search (constants, not user input): a generic plan
+# (intake runs with plan_cache_mode=auto) can then use the partial index incidents_open_geom,
+# which a bound array parameter hides from the planner.
+OPEN_SQL = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
+
+
 @functools.lru_cache(maxsize=64)
 def _statement(sql: str) -> TextClause:
     """text(sql) made once: parsing the bind names of a long statement costs the busy endpoints
@@ -121,17 +127,17 @@ def insert(conn: Connection, values: dict, wkb: bytes, deadline_hours: float, ac
                                             "weight", "count")},
               "deadline_hours": deadline_hours, "wkb": wkb, "actor": actor, "note": source_note}
     if duplicates is not None:
-        near = """(SELECT coalesce(json_agg(d ORDER BY d.metres, d.id), '[]') FROM (
+        near = f"""(SELECT coalesce(json_agg(d ORDER BY d.metres, d.id), '[]') FROM (
                      SELECT o.id, o.status, o.reported_at,
                             round(ST_Distance(o.geom::geography, n.geom::geography)) AS metres
                        FROM incidents o
-                      WHERE o.category = n.category AND o.status = ANY(:open)
+                      WHERE o.category = n.category AND o.status IN {OPEN_SQL}
                         AND o.geom && ST_Expand(n.geom, :metres / (111320.0 * greatest(cos(radians(ST_Y(n.geom))), 0.05)))
                         AND ST_DWithin(o.geom::geography, n.geom::geography, :metres)
                         AND o.reported_at BETWEEN n.reported_at - make_interval(secs => :secs)
                                               AND n.reported_at + make_interval(secs => :secs)
                       ORDER BY metres, o.id LIMIT 20) d)"""
-        params.update(open=list(OPEN_STATUSES), metres=duplicates[0], secs=duplicates[1] * 3600)
+        params.update(metres=duplicates[0], secs=duplicates[1] * 3600)
     row = conn.execute(_statement(f"""
         WITH p AS (SELECT ST_GeomFromWKB(:wkb, 4326) AS geom),
         n AS (

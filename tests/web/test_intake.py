@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from mapapp.accounts.queries import create_token
+from mapapp.web.setup import ext
 
 
 @pytest.fixture
@@ -52,6 +53,26 @@ def test_duplicates_suggested(api):
     assert all(d["metres"] <= 50 for d in r.json["possible_duplicates"])
     r = post("/api/incidents", {"category": "safety.fire", "lon": 24.9482, "lat": 60.1681})
     assert r.json["possible_duplicates"] == []  # other category
+
+
+def test_token_intake_reuses_generic_plans_with_the_same_answers(app, api):
+    """A token intake lets PostgreSQL switch to a generic plan for its insert after five custom ones
+    (plan_cache_mode=auto for that transaction); the duplicate search answers the same before and after."""
+    post, _ = api
+    ext(app)["engine"].dispose()  # the engine is shared between tests: start with one connection only
+    ids = []
+    for k in range(14):  # psycopg prepares on the 5th run; PostgreSQL plans custom 5 times, then may go generic
+        r = post("/api/incidents", {"category": "public_order.noise", "lon": 24.9461, "lat": 60.1661 + k * 1e-5})
+        assert r.status_code == 201 and r.json["grid"] == "910101001001002", r.json
+        assert sorted(d["id"] for d in r.json["possible_duplicates"]) == ids  # all earlier ones, within 50 m
+        ids.append(r.json["id"])
+    near_fixture = post("/api/incidents", {"category": "public_order.noise", "lon": 24.9421, "lat": 60.1631}).json
+    assert len(near_fixture["possible_duplicates"]) == 1  # the fixture's open noise case, 8 m off; ours are 250 m off
+    assert near_fixture["possible_duplicates"][0]["id"] not in ids
+    with ext(app)["engine"].connect() as conn:  # the pool's one connection, which served every request
+        plans = conn.execute(text("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                                  "WHERE statement LIKE '%INSERT INTO incidents%'")).all()
+    assert plans and plans[0][0] >= 1, plans
 
 
 def test_outside_every_grid_is_flagged_not_dropped(api):
