@@ -1,9 +1,10 @@
 """Every SQL statement of hotspot analysis, parameterised: the study area, incidents counted into
-cells (the lattice of PostGIS hexagons/squares in a metric CRS, the packed points binned in numpy by
-mapapp.hotspots.binning; or the grids of a plan) and sampled points.
+cells (the lattice of PostGIS hexagons/squares in a metric CRS, the incidents' stored metres read
+packed and binned in numpy by mapapp.hotspots.binning; or the grids of a plan) and sampled points.
 Incidents are filtered by the one incident filter builder (mapapp.incidents.queries.where)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -62,6 +63,51 @@ _POINT_BYTES = """
 SELECT string_agg({columns}, ''::bytea)
   FROM incidents i
  WHERE {cond} AND i.geom && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326)"""
+
+# The frame of an area for reading metres: a box in `srid` holding the area (its lon/lat envelope,
+# densified so the box follows its curved image, plus 1 m) and a lon/lat box holding that one.
+_FRAME = """
+WITH a AS (SELECT ST_Transform(ST_Segmentize(ST_Envelope(geom), 0.001), :srid) AS m
+             FROM admin_areas WHERE code = :area),
+  b AS (SELECT ST_Expand(ST_Envelope(m), 1) AS m FROM a),
+  e AS (SELECT ST_Expand(ST_Envelope(ST_Transform(ST_Segmentize(b.m, 100), 4326)), 1e-5) AS g FROM b)
+SELECT ST_XMin(b.m), ST_YMin(b.m), ST_XMax(b.m), ST_YMax(b.m),
+       ST_XMin(e.g), ST_YMin(e.g), ST_XMax(e.g), ST_YMax(e.g)
+  FROM b, e"""
+
+# The filtered incidents of the frame as packed big-endian float8s per row (x, y in `srid`[, what
+# it adds up][, time step]), in one statement (one snapshot), as two parts:
+#  - every incident of the frame: in the area's UTM zone its stored metres (migration 0009), read by
+#    an index-only scan of incidents_utm when the filter is time and category (no geometry is
+#    touched: decoding a million geometries or ST_Transform per row cost ~0.3 s / ~1 s); in another
+#    zone (or none) ST_Transform here;
+#  - those of them outside the area (NOT ST_Intersects, the exact test), found through the GiST
+#    index in small pieces of the frame that are not the area (cut at 1/200 of the frame, so
+#    their boxes hug the area's outline): the caller takes them out (binning.without).
+# So the area test runs only where it can fail, and the sums stay exact.
+_SAME_ZONE = ("i.utm_srid = :srid AND i.utm_x BETWEEN :bxmin AND :bxmax "
+              "AND i.utm_y BETWEEN :bymin AND :bymax")
+_OTHER_ZONE = ("(i.utm_srid < :srid OR i.utm_srid > :srid OR i.utm_srid IS NULL) "
+               "AND i.geom && ST_MakeEnvelope(:exmin, :eymin, :exmax, :eymax, 4326)")
+_METRIC_POINTS = """
+WITH area AS (SELECT geom AS g FROM admin_areas WHERE code = :area),
+  pieces AS (SELECT ST_Expand(ST_Subdivide(ST_Segmentize(ST_Difference(
+                 ST_MakeEnvelope(:exmin, :eymin, :exmax, :eymax, 4326), area.g), :cut), 8), 1e-9) AS g
+               FROM area),
+  outside AS MATERIALIZED (
+    SELECT DISTINCT ON (i.id) {any_columns} AS row
+      FROM pieces p JOIN incidents i ON i.geom && p.g, area
+     WHERE {cond} AND (({same_zone}) OR ({other_zone})) AND NOT ST_Intersects(area.g, i.geom)
+     ORDER BY i.id)
+SELECT (SELECT string_agg(f.row, ''::bytea) FROM (
+          SELECT {same_columns} AS row FROM incidents i WHERE {cond} AND {same_zone}
+          UNION ALL
+          SELECT {other_columns} FROM incidents i WHERE {cond} AND {other_zone}) f),
+       (SELECT string_agg(row, ''::bytea) FROM outside)"""
+# metres of an incident: stored (same zone; no geometry named, so the scan can be index-only),
+# transformed here (other zones), or either
+_METRES = {"same": "i.utm_{axis}", "other": "ST_{axis}(ST_Transform(i.geom, :srid))",
+           "any": "CASE WHEN i.utm_srid = :srid THEN i.utm_{axis} ELSE ST_{axis}(ST_Transform(i.geom, :srid)) END"}
 
 # The cells of the lattice: every ST_HexagonGrid/ST_SquareGrid cell touching the area (mask) or
 # its bounds, and its outline (GeoJSON, lon/lat) when the answer draws it. Centres are arithmetic
@@ -126,14 +172,67 @@ def area_points(conn: Connection, f: IncidentFilter, *, area_code: str, srid: in
         + ([_STEP[step]] if step else [])
     sql = _POINT_BYTES.format(cond=cond, columns=" || ".join(f"float8send(({c})::float8)" for c in columns))
     extra = {"start": start, "start_month": start.year * 12 + start.month} if step else {}
-    packed = conn.execute(text(sql), {**params, **extra, "xmin": bounds[0], "ymin": bounds[1],
-                                      "xmax": bounds[2], "ymax": bounds[3]}).scalar_one()
+    (packed,) = _binary_row(conn, sql, {**params, **extra, "xmin": bounds[0], "ymin": bounds[1],
+                                        "xmax": bounds[2], "ymax": bounds[3]})
     rows = np.frombuffer(packed or b"", dtype=">f8").reshape(-1, len(columns)).astype(float)
     rows = rows[binning.inside(bytes(wkb), rows[:, 0], rows[:, 1])]
     x, y = binning.project(rows[:, 0], rows[:, 1], srid)
     w = rows[:, 2] if weight != "none" else np.ones(len(rows))
     return Points(lon=rows[:, 0], lat=rows[:, 1], x=np.asarray(x), y=np.asarray(y), w=w,
                   k=rows[:, -1].astype(np.int64) if step else None)
+
+
+def _binary_row(conn: Connection, sql: str, params: dict) -> tuple:
+    """One row read in PostgreSQL's binary format on the connection's own psycopg connection (same
+    transaction): a bytea of a million points arrives as its 16 MB, not as 32 MB of hex text to
+    encode and decode (~0.1-0.2 s)."""
+    named = {k: v for k, v in params.items() if re.search(rf":{k}\b", sql)}
+    compiled = text(sql).bindparams(**named).compile(dialect=conn.dialect)
+    with conn.connection.driver_connection.cursor(binary=True) as cur:
+        return cur.execute(str(compiled), compiled.params).fetchone()
+
+
+@dataclass(frozen=True)
+class MetricPoints:
+    """Filtered incidents of an area in metres: x, y, what each adds up and, for a cube, its time
+    step."""
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    k: np.ndarray | None = None
+
+
+def metric_points(conn: Connection, f: IncidentFilter, *, area_code: str, srid: int,
+                  weight: str = "none", step: str | None = None, start=None) -> MetricPoints:
+    """The filter's incidents in the area (ST_Intersects semantics) as metres in `srid`: the
+    incidents of the area's frame less those of them outside the area; with `step`, whole
+    days/weeks/months since `start`."""
+    cond, params = where(f)
+    frame = conn.execute(text(_FRAME), {"area": area_code, "srid": srid}).one()
+    extra = ([WEIGHTS[weight]] if weight != "none" else []) + ([_STEP[step]] if step else [])
+
+    def packed(kind: str) -> str:
+        columns = [_METRES[kind].format(axis=a) for a in "xy"] + extra
+        return " || ".join(f"float8send(({c})::float8)" for c in columns)
+
+    sql = _METRIC_POINTS.format(cond=cond, same_zone=_SAME_ZONE, other_zone=_OTHER_ZONE,
+                                same_columns=packed("same"), other_columns=packed("other"),
+                                any_columns=packed("any"))
+    steps = {"start": start, "start_month": start.year * 12 + start.month} if step else {}
+    box = dict(zip(("bxmin", "bymin", "bxmax", "bymax", "exmin", "eymin", "exmax", "eymax"), frame))
+    cut = max(box["exmax"] - box["exmin"], box["eymax"] - box["eymin"]) / 200
+    # PostGIS functions are costed so high that the estimate asks for JIT, which spent ~1 s
+    # compiling a statement that runs in a few tenths: off for this transaction
+    conn.execute(text("SELECT set_config('jit', 'off', true)"))
+    inside, outside = _binary_row(conn, sql, {**params, **steps, **box, "cut": cut,
+                                              "area": area_code, "srid": srid})
+    width = 2 + len(extra)
+    frame_rows, outside_rows = (np.frombuffer(b or b"", dtype=">f8").reshape(-1, width)
+                                for b in (inside, outside))
+    rows = binning.without(frame_rows, outside_rows).astype(float)
+    return MetricPoints(x=rows[:, 0], y=rows[:, 1],
+                        w=rows[:, 2] if weight != "none" else np.ones(len(rows)),
+                        k=rows[:, -1].astype(np.int64) if step else None)
 
 
 def lattice(conn: Connection, *, area_code: str, srid: int, shape: str, size: float,
@@ -159,7 +258,7 @@ def lattice_cells(conn: Connection, f: IncidentFilter, *, area_code: str, srid: 
     without `outlines` for statistics alone (no GeoJSON geometry)."""
     i, j, cells = lattice(conn, area_code=area_code, srid=srid, shape=shape, size=size, mask=mask,
                           outlines=outlines)
-    pts = area_points(conn, f, area_code=area_code, srid=srid, weight=weight)
+    pts = metric_points(conn, f, area_code=area_code, srid=srid, weight=weight)
     pi, pj = binning.INDEX[shape](pts.x, pts.y, size)
     return replace(cells, count=binning.sum_into(i, j, pi, pj, pts.w)[:, 0])
 
@@ -254,7 +353,7 @@ def lattice_cube(conn: Connection, f: IncidentFilter, *, area_code: str, srid: i
                  size: float, step: str, start, steps: int, ids: list[str],
                  weight: str = "none") -> np.ndarray:
     """Counts per cell (rows in the order of `ids`, "i,j") and time step: the space-time cube."""
-    pts = area_points(conn, f, area_code=area_code, srid=srid, weight=weight, step=step, start=start)
+    pts = metric_points(conn, f, area_code=area_code, srid=srid, weight=weight, step=step, start=start)
     ij = np.array([cid.split(",") for cid in ids], dtype=np.int64).reshape(-1, 2)
     pi, pj = binning.INDEX[shape](pts.x, pts.y, size)
     return binning.sum_into(ij[:, 0], ij[:, 1], pi, pj, pts.w, layers=pts.k, n_layers=steps)

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from mapapp.hotspots import queries as q
 from mapapp.incidents.filters import IncidentFilter
+from mapapp.incidents.queries import where
 
 SRID = 32635  # UTM 35N, Helsinki
 # district: a lon/lat triangle-ish polygon so that masking matters; a plan of two grids in it
@@ -180,3 +181,76 @@ def test_centres_are_st_centroid_and_outlines_are_optional(area_db, shape, func,
     truth = np.array([centroid[cid] for cid in drawn.ids])
     assert np.abs(np.column_stack([drawn.x, drawn.y]) - truth).max() < 1e-6
     assert (drawn.x == bare.x).all() and (drawn.y == bare.y).all()
+
+
+def test_incidents_keep_their_utm_metres(db):
+    """Migration 0009: utm_srid is the zone mapapp.geo.crs.utm_crs_for picks, utm_x/utm_y are
+    ST_Transform into it, on insert and when the point moves."""
+    from mapapp.geo.crs import utm_crs_for
+
+    points = [(24.95, 60.17), (23.999, 60.1), (24.0, 60.1), (-70.65, -33.45), (179.99, 0.0), (-180.0, -89.0)]
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO incidents (category, geom) VALUES "
+                          "('x', ST_SetSRID(ST_MakePoint(:x, :y), 4326))"), [{"x": x, "y": y} for x, y in points])
+        conn.execute(text("UPDATE incidents SET geom = ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326) WHERE id = 1"))
+        rows = conn.execute(text(
+            "SELECT ST_X(geom), ST_Y(geom), utm_srid, utm_x, utm_y, ST_X(ST_Transform(geom, utm_srid)), "
+            "ST_Y(ST_Transform(geom, utm_srid)) FROM incidents ORDER BY id")).all()
+    assert [r[2] for r in rows] == [utm_crs_for(r[0], r[1]).to_epsg() for r in rows]
+    assert rows[0][2] == 32650 and rows[1][2] == 32634 and rows[2][2] == 32635 and rows[3][2] == 32719
+    assert all(r[3] == r[5] and r[4] == r[6] for r in rows)
+
+
+def _truth_for(conn, f: IncidentFilter, weight: str, code: str, srid: int, func: str, size: float):
+    """Sums per cell by PostGIS alone, point by point: the filter's incidents inside the area,
+    each added to the lattice cells that intersect it."""
+    cond, params = where(f)
+    rows = conn.execute(text(f"""
+        WITH a AS (SELECT geom FROM admin_areas WHERE code = :code),
+          p AS (SELECT ST_Transform(i.geom, {srid}) AS g, {q.WEIGHTS[weight]} AS w
+                  FROM incidents i, a WHERE {cond} AND ST_Intersects(a.geom, i.geom))
+        SELECT c.i || ',' || c.j, sum(p.w) FROM p CROSS JOIN LATERAL {func}(:size, p.g) c
+         WHERE ST_Intersects(c.geom, p.g) GROUP BY 1"""), {**params, "code": code, "size": size}).all()
+    return {k: float(v) for k, v in rows}
+
+
+@pytest.mark.parametrize("f,weight", [
+    (IncidentFilter(since=NOW - timedelta(days=12), until=NOW - timedelta(days=3)), "none"),
+    (IncidentFilter(categories=("disputes.neighbour",)), "count"),
+    (IncidentFilter(grid="G2", until=NOW - timedelta(days=1)), "none"),
+    (IncidentFilter(statuses=("reported",)), "weight"),
+])
+def test_every_filter_and_weight_equal_a_direct_count(area_db, f, weight):
+    with area_db.begin() as conn:
+        conn.execute(text("UPDATE incidents SET weight = id * 0.37 WHERE id % 5 <> 0"))
+        conn.execute(text("UPDATE incidents SET status = 'closed' WHERE id % 7 = 0"))
+    with area_db.connect() as conn:
+        cells = q.lattice_cells(conn, f, area_code="HS", srid=SRID, shape="hex", size=180.0,
+                                weight=weight, outlines=False)
+        truth = _truth_for(conn, f, weight, "HS", SRID, "ST_HexagonGrid", 180.0)
+    got = {i: float(n) for i, n in zip(cells.ids, cells.count) if n}
+    assert got.keys() == truth.keys() and len(truth) > 10
+    assert all(abs(got[k] - truth[k]) <= 1e-9 * max(1.0, truth[k]) for k in truth)
+
+
+def test_an_area_across_two_utm_zones_counts_every_incident(db):
+    """Cells in zone 35 (24-30 E) for an area reaching west of 24 E: the incidents there are
+    stored in zone 34 and transformed at query time; the cells still equal PostGIS point by point."""
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(23.90, 24.06, 3000), rng.uniform(60.10, 60.16, 3000)
+    with db.begin() as conn:
+        conn.execute(text("""INSERT INTO admin_areas (code, name, level, geom) VALUES ('XZ', 'Across',
+            'district', ST_Multi(ST_GeomFromText('POLYGON((23.90 60.10, 24.12 60.10, 23.90 60.16, 23.90 60.10))', 4326)))"""))
+        conn.execute(text("INSERT INTO incidents (category, reported_at, geom) VALUES "
+                          "('public_order.theft', now(), ST_SetSRID(ST_MakePoint(:x, :y), 4326))"),
+                     [{"x": float(x), "y": float(y)} for x, y in zip(lon, lat)])
+    with db.connect() as conn:
+        zones = dict(conn.execute(text("SELECT utm_srid, count(*) FROM incidents GROUP BY 1")).all())
+        cells = q.lattice_cells(conn, IncidentFilter(), area_code="XZ", srid=SRID, shape="square",
+                                size=150.0, outlines=False)
+        truth = _truth_for(conn, IncidentFilter(), "none", "XZ", SRID, "ST_SquareGrid", 150.0)
+        inside = conn.execute(text("SELECT count(*) FROM incidents i JOIN admin_areas a ON a.code = 'XZ' "
+                                   "AND ST_Intersects(a.geom, i.geom)")).scalar_one()
+    assert zones[32634] > 1000 and zones[32635] > 300
+    got = {i: float(n) for i, n in zip(cells.ids, cells.count) if n}
+    assert got == truth and cells.count.sum() == inside and 1000 < inside < 2500

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from mapapp.hotspots.binning import hex_index, inside, square_index, sum_into
+from mapapp.hotspots.binning import hex_index, inside, square_index, sum_into, without
 
 
 def _centre(i: np.ndarray, j: np.ndarray, size: float) -> np.ndarray:
@@ -52,3 +52,27 @@ def test_inside_counts_the_boundary():
     square = shapely.to_wkb(shapely.box(0, 0, 1, 1))
     got = inside(square, np.array([0.5, 1.0, 1.5, 0.0]), np.array([0.5, 0.5, 0.5, 0.0]))
     assert got.tolist() == [True, True, False, True]
+
+
+def test_without_takes_out_one_equal_row_per_taken_row():
+    rows = np.array([[1.0, 2.0, 0.1], [3.0, 4.0, 0.2], [1.0, 2.0, 0.1], [5.0, 6.0, 0.3],
+                     [1.0, 2.0, 0.7], [3.0, 4.0, 0.2]], dtype=">f8")
+    taken = np.array([[1.0, 2.0, 0.1], [3.0, 4.0, 0.2], [3.0, 4.0, 0.2], [5.0, 6.0, 0.3]], dtype=">f8")
+    left = without(rows, taken)
+    assert sorted(map(tuple, left.tolist())) == [(1.0, 2.0, 0.1), (1.0, 2.0, 0.7)]
+    assert without(rows, taken[:0]) is rows
+    # sums over what is left are exact, where subtracting the taken weights leaves a residue
+    w = np.array([[0.0, 0.0, 0.1], [0.0, 0.0, 0.2]])
+    assert without(w, w).shape == (0, 3) and (0.1 + 0.2) - 0.1 - 0.2 != 0.0
+
+
+def test_without_is_vectorised_over_many_rows():
+    rng = np.random.default_rng(2)
+    rows = rng.integers(0, 50, size=(20_000, 2)).astype(float)  # many repeated rows
+    pick = rng.choice(len(rows), 3_000, replace=False)
+    left = without(rows, rows[pick])
+    assert len(left) == 17_000
+    keep = np.ones(len(rows), bool)
+    keep[pick] = False
+    key = lambda a: np.unique(a, axis=0, return_counts=True)  # noqa: E731
+    assert all((x == y).all() for x, y in zip(key(left), key(rows[keep])))
