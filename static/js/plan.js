@@ -5,8 +5,9 @@
 // undo/redo. A dragged vertex is checked here first (Turf: no grid crosses itself or leaves its
 // community) and refused with a message instead of being sent; the server's check stays the
 // authority. An edit's answer carries the changed grids, their metrics and the coverage check
-// of the area it touched: only those are redrawn. Every save sends the version it was made on;
-// a 409 reloads. User text is set with textContent only.
+// of the area it touched: only those grids, their table rows and list entries and the problems of
+// that area are redrawn (nothing is rebuilt for the whole plan). Every save sends the version it
+// was made on; a 409 reloads. User text is set with textContent only.
 (function () {
   "use strict";
   const cfg = JSON.parse(document.getElementById("plan-config").textContent);
@@ -21,22 +22,28 @@
   const TOL = 6e-7;  // degrees: how near a grid vertex must be to the dragged one (as the server)
   const OUTSIDE_M2 = 1;  // a move may add this much area outside a grid's community (rounding)
   const streetLayer = L.layerGroup().addTo(map);
+  // The streets near the edited grid, copied into one invisible polyline: Geoman's snap target
+  // (see setSnapTargets)
+  const snapStreets = L.polyline([], {opacity: 0, interactive: false, className: "plan-street-snap"}).addTo(map);
+  let streetParts = [];  // {latlngs, bbox} of every street line, for picking the near ones
   const gridLayer = L.layerGroup().addTo(map);
   const unitLayer = L.layerGroup().addTo(map);
   const problemLayer = L.layerGroup().addTo(map);
   let version = cfg.version;
   let metrics = {};
-  const grids = {};  // code -> {feature, layer (L.GeoJSON of one polygon), bbox}
+  const grids = {};  // code -> {feature, layer (L.GeoJSON of one polygon), poly (its polygon), bbox}
+  const rows = {};  // code -> its row of the metrics table
   const communities = {};  // community code -> GeoJSON feature
-  let problems = [];  // the coverage check's features, kept up to date from each edit's local check
+  let problems = [];  // the coverage check's {feature, layer, bbox}, kept up to date from each edit's local check
   let rebalancing = false;  // the next grid clicked is re-split with the chosen one
   let editingVertices = false;
   let editing = null;  // the polygon Geoman edits
-  let unitFeatures = [];
+  let unitFeatures = [];  // {id, layer, centre}: the box select tests the centres
   map.boxZoom.disable();  // Shift-drag selects buildings instead
   // Options for the chosen grid's vertex editing. enableVertices passes them to pm.enable():
   // setGlobalOptions only reaches layers that exist when it is called, and grids come later.
-  // Snap targets are the other grids and the streets; buildings and problems set snapIgnore.
+  // Snap targets are the grids and streets near the edited grid (setSnapTargets); buildings and
+  // problems set snapIgnore.
   map.pm.setGlobalOptions({snappable: true, snapDistance: 15, snapSegment: true, snapVertex: true,
                            allowSelfIntersection: false, hideMiddleMarkers: true,
                            preventMarkerRemoval: true, draggable: false, allowRemoval: false,
@@ -53,9 +60,10 @@
   }
   // one edit: the answer updates the table and the map; the time from the edit to both is
   // recorded as a "plan-edit" performance measure (scripts/bench_plans reads it)
-  function send(url, body) {
-    const t0 = performance.now();
-    return post(url, body).then((res) => afterEdit(res, t0));
+  // t0: when the planner finished the edit (the drop, the click, the mouse up of a box)
+  function send(url, body, t0) {
+    const start = t0 === undefined ? performance.now() : t0;
+    return post(url, body).then((res) => afterEdit(res, start));
   }
   function showError(body) {
     $("plan-error").textContent = body ? body.message + (body.field ? " [" + body.field + "]" : "") : "";
@@ -69,39 +77,93 @@
     layer.bindTooltip(el, {sticky: true});
   }
 
+  // The metrics table: one row a grid, sorted by code. An edit replaces the rows of the grids it
+  // changed only (rebuilding 1,000 rows took ~100 ms of script and layout on every edit).
+  function makeRow(code) {
+    const m = metrics[code];
+    const tr = document.createElement("tr");
+    tr.dataset.code = code;
+    tr.className = flagOf(m) + (code === $("plan-target").value ? " selected" : "");
+    const band = S["plan.flag." + flagOf(m)] + (m.waiver ? " · " + S["plan.waived"] : "");
+    for (const v of [code, m.households, m.incidents_12m, m.polsby_popper.toFixed(2), band]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    return tr;
+  }
   function renderTable() {
     const body = document.querySelector("#plan-metrics tbody");
-    body.replaceChildren();
-    const target = $("plan-target").value;
-    for (const code of Object.keys(metrics).sort()) {
-      const m = metrics[code];
-      const tr = document.createElement("tr");
-      tr.dataset.code = code;
-      tr.className = flagOf(m) + (code === target ? " selected" : "");
-      const band = S["plan.flag." + flagOf(m)] + (m.waiver ? " · " + S["plan.waived"] : "");
-      for (const v of [code, m.households, m.incidents_12m, m.polsby_popper.toFixed(2), band]) {
-        const td = document.createElement("td");
-        td.textContent = v;
-        tr.appendChild(td);
-      }
-      tr.addEventListener("click", () => { $("plan-target").value = code; renderTable(); });
-      body.appendChild(tr);
+    for (const code of Object.keys(rows)) delete rows[code];
+    body.replaceChildren(...Object.keys(metrics).sort().map((code) => (rows[code] = makeRow(code))));
+    renderSummary();
+  }
+  // code follows its neighbours in sorted order: the element (in `byCode`) it goes before, or null
+  function nextOf(code, byCode) {
+    let next = null;
+    for (const c of Object.keys(byCode)) if (c > code && (next === null || c < next)) next = c;
+    return next === null ? null : byCode[next];
+  }
+  function updateRows(codes) {
+    const body = document.querySelector("#plan-metrics tbody");
+    for (const code of codes) {
+      if (rows[code]) { rows[code].remove(); delete rows[code]; }
     }
-    const over = Object.values(metrics).filter((m) => !m.in_band).length;
+    for (const code of codes) {
+      if (!metrics[code]) continue;
+      const tr = makeRow(code);
+      body.insertBefore(tr, nextOf(code, rows));
+      rows[code] = tr;
+    }
+    renderSummary();
+  }
+  function renderSummary() {
+    let over = 0;
+    for (const code in metrics) if (!metrics[code].in_band) over += 1;
     $("plan-version").textContent = version;
     $("plan-summary").textContent = S["plan.violations"] + " " + over + " · " + S["plan.problems"] + " " +
       problems.length;
   }
+  let selectedRow = null;
+  function markSelected() {
+    if (selectedRow) selectedRow.classList.remove("selected");
+    selectedRow = rows[$("plan-target").value] || null;
+    if (selectedRow) selectedRow.classList.add("selected");
+  }
+  document.querySelector("#plan-metrics tbody").addEventListener("click", (e) => {
+    const tr = e.target.closest("tr");
+    if (!tr) return;
+    $("plan-target").value = tr.dataset.code;
+    markSelected();
+    enableVertices();
+  });
 
+  function gridOption(code) {
+    const opt = document.createElement("option");
+    opt.value = code;
+    opt.textContent = code + " · " + grids[code].feature.properties.name;
+    return opt;
+  }
   function fillSelect() {
     const select = $("plan-target");
     const chosen = select.value;
-    select.replaceChildren();
-    for (const code of Object.keys(grids).sort()) {
-      const opt = document.createElement("option");
-      opt.value = code;
-      opt.textContent = code + " · " + grids[code].feature.properties.name;
-      select.appendChild(opt);
+    select.replaceChildren(...Object.keys(grids).sort().map(gridOption));
+    if (chosen && grids[chosen]) select.value = chosen;
+  }
+  // the grid list after an edit: options of the changed codes only
+  function updateSelect(codes) {
+    const select = $("plan-target");
+    const chosen = select.value;
+    const options = {};
+    for (const opt of select.options) options[opt.value] = opt;
+    for (const code of codes) {
+      if (options[code]) { options[code].remove(); delete options[code]; }
+    }
+    for (const code of codes) {
+      if (!grids[code]) continue;
+      const opt = gridOption(code);
+      select.insertBefore(opt, nextOf(code, options));
+      options[code] = opt;
     }
     if (chosen && grids[chosen]) select.value = chosen;
   }
@@ -109,16 +171,16 @@
   function addGrid(f) {
     const m = metrics[f.id];
     const layer = L.geoJSON(f, {style: {color: COLORS[flagOf(m)], weight: 2, fillOpacity: 0.15,
-                                        className: "plan-grid grid-" + f.id}});
+                                        className: "plan-grid grid-" + f.id}, snapIgnore: true});
     tooltip(layer, f.id + " · " + (m ? m.households : f.properties.households) + " " + S["plan.households"]);
     layer.on("click", () => {
       if (rebalancing) { rebalance(f.id); return; }
       $("plan-target").value = f.id;
-      renderTable();
+      markSelected();
       enableVertices();
     });
     gridLayer.addLayer(layer);
-    grids[f.id] = {feature: f, layer: layer, bbox: turf.bbox(f)};
+    grids[f.id] = {feature: f, layer: layer, poly: layer.getLayers()[0], bbox: turf.bbox(f)};
   }
   function removeGrid(code) {
     const g = grids[code];
@@ -135,24 +197,45 @@
     enableVertices();
   }
 
+  // Snap targets. Geoman measures, on every mousemove of a drag, the distance from the vertex to
+  // every segment of every snappable layer on the map (no spatial index); with all 1,000 grids and
+  // the whole street network snappable that was 60-100 ms a mousemove on the 1,000-grid plan. So
+  // only what lies near the edited grid is snappable: the grids whose boxes meet its box grown
+  // by half its size (options.snapIgnore, read by Geoman when a drag starts), and the street lines
+  // there, copied into snapStreets. A vertex dragged farther than that is placed without snapping.
+  const meets = (a, c) => a[0] <= c[2] && c[0] <= a[2] && a[1] <= c[3] && c[1] <= a[3];
+  function setSnapTargets(code) {
+    const g = code && grids[code];
+    let area = null;
+    if (g) {
+      const bb = g.bbox;
+      const pad = Math.max(bb[2] - bb[0], bb[3] - bb[1]) / 2;
+      area = [bb[0] - pad, bb[1] - pad, bb[2] + pad, bb[3] + pad];
+    }
+    for (const c in grids) grids[c].poly.options.snapIgnore = !(area && meets(grids[c].bbox, area));
+    snapStreets.setLatLngs(area ? streetParts.filter((p) => meets(p.bbox, area)).map((p) => p.latlngs) : []);
+  }
+
   // Geoman on the chosen grid only: a dragged vertex is checked here, then sent as move_vertex
   function enableVertices() {
     const target = $("plan-target").value;
     const g = editingVertices && grids[target];
-    const poly = g ? g.layer.getLayers()[0] : null;
+    const poly = g ? g.poly : null;
     if (editing && editing !== poly && editing.pm.enabled()) editing.pm.disable();
     editing = poly;
     if (!poly || poly.pm.enabled()) return;
+    setSnapTargets(target);
     poly.pm.enable(Object.assign({}, map.pm.getGlobalOptions()));
     let start = null;
     poly.on("pm:markerdragstart", (e) => { start = e.markerEvent.target.getLatLng(); });
     poly.on("pm:markerdragend", (e) => {
+      const t0 = performance.now();
       const end = e.markerEvent.target.getLatLng();
       if (!start || start.equals(end)) return;
       const from = [start.lng, start.lat], to = [end.lng, end.lat];
       const problem = e.intersectionReset ? {key: "self_intersection", code: target} : checkMove(from, to);
       if (problem) { refuse(problem, target); return; }
-      send(cfg.urls.edits, {action: "move_vertex", from: from, to: to});
+      send(cfg.urls.edits, {action: "move_vertex", from: from, to: to}, t0);
     });
   }
 
@@ -169,9 +252,18 @@
     const coordinates = walk(geometry.coordinates);
     return hit ? {type: geometry.type, coordinates: coordinates} : null;
   }
+  // community: clipped to the box of the grid before and after the move (turf.bboxClip), which
+  // leaves the area outside the grid unchanged and spares turf.difference the whole community's
+  // outline (~70 ms a drop on the 1,000-grid plan, most of it garbage to collect)
   function outsideArea(geometry, community) {
     const rest = turf.difference(turf.featureCollection([turf.feature(geometry), community]));
     return rest ? turf.area(rest) : 0;
+  }
+  function clippedCommunity(community, before, after) {
+    const a = turf.bbox(before), c = turf.bbox(after);
+    const pad = 1e-6;
+    return turf.bboxClip(community, [Math.min(a[0], c[0]) - pad, Math.min(a[1], c[1]) - pad,
+                                     Math.max(a[2], c[2]) + pad, Math.max(a[3], c[3]) + pad]);
   }
   // What the server would refuse or flag after moving the vertex, checked on the grids that
   // share it only: a new self-intersection (turf.kinks), or area leaving the grid's community
@@ -186,8 +278,9 @@
       if (turf.kinks(after).features.length > turf.kinks(g.feature.geometry).features.length) {
         return {key: "self_intersection", code: code};
       }
-      const comm = communities[g.feature.properties.community];
-      if (!comm) continue;
+      const whole = communities[g.feature.properties.community];
+      if (!whole) continue;
+      const comm = clippedCommunity(whole, g.feature.geometry, after);
       const out = outsideArea(after, comm) - outsideArea(g.feature.geometry, comm);
       if (out > OUTSIDE_M2) return {key: "outside_community", code: code, area: Math.round(out)};
     }
@@ -204,42 +297,74 @@
     if (f) { removeGrid(code); addGrid(f); enableVertices(); }
   }
 
+  // Buildings are drawn only around the view (the view grown by half each way), and none while
+  // more than UNIT_LIMIT would be: each drawn building is an SVG path, and every drag start and
+  // drop restyles every interactive path (Leaflet toggles a class on <body>); with the 10,000
+  // buildings of the 1,000-grid plan that was ~85 ms a drop. The box select uses every
+  // building's centre, drawn or not.
+  const UNIT_LIMIT = 3000;
   function drawUnits(fc) {
     unitFeatures = [];
     unitLayer.clearLayers();
-    unitLayer.addLayer(L.geoJSON(fc, {
+    L.geoJSON(fc, {
       snapIgnore: true,
       style: (f) => ({color: "#555", weight: 1, fillColor: "#999", fillOpacity: 0.5,
                       className: "plan-unit unit-" + f.id}),
       pointToLayer: (f, ll) => L.circleMarker(ll, {radius: 4, snapIgnore: true, className: "plan-unit unit-" + f.id}),
       onEachFeature: (f, layer) => {
-        unitFeatures.push({id: f.id, layer: layer});
+        unitFeatures.push({id: f.id, layer: layer, shown: false,
+                           centre: layer.getBounds ? layer.getBounds().getCenter() : layer.getLatLng()});
         tooltip(layer, f.properties.households + " " + S["plan.households"] +
                 (f.properties.estimated ? " (" + S["plan.estimate"] + ")" : ""));
-        layer.on("click", (e) => { L.DomEvent.stopPropagation(e); paint(f.id); });
-      }}));
+        layer.on("click", (e) => { L.DomEvent.stopPropagation(e); paint(f.id, performance.now()); });
+      }});
+    showUnits();
   }
+  function showUnits() {
+    const view = map.getBounds().pad(0.5);
+    const near = unitFeatures.filter((u) => view.contains(u.centre));
+    const show = new Set(near.length <= UNIT_LIMIT ? near : []);
+    for (const u of unitFeatures) {
+      const on = show.has(u);
+      if (on && !u.shown) unitLayer.addLayer(u.layer);
+      else if (!on && u.shown) unitLayer.removeLayer(u.layer);
+      u.shown = on;
+    }
+  }
+  map.on("moveend", showUnits);
 
-  function drawProblems() {
+  // The coverage check's problems, one layer each: an edit removes and adds only its area's
+  const problemOptions = {
+    snapIgnore: true,
+    style: {color: "#d50000", weight: 2, dashArray: "4 3", fillOpacity: 0.4, className: "plan-problem"},
+    pointToLayer: (f, ll) => L.circleMarker(ll, {radius: 6, color: "#d50000", snapIgnore: true,
+                                                 className: "plan-problem"}),
+    onEachFeature: (f, layer) => tooltip(layer, (S["plan.problem." + f.properties.kind] || f.properties.kind) +
+      " · " + f.properties.area_m2 + " m²")};
+  function addProblem(f) {
+    const layer = L.geoJSON(f, problemOptions);
+    problemLayer.addLayer(layer);
+    return {feature: f, layer: layer, bbox: turf.bbox(f)};
+  }
+  function drawProblems(features) {
     problemLayer.clearLayers();
-    problemLayer.addLayer(L.geoJSON({type: "FeatureCollection", features: problems}, {
-      snapIgnore: true,
-      style: {color: "#d50000", weight: 2, dashArray: "4 3", fillOpacity: 0.4, className: "plan-problem"},
-      pointToLayer: (f, ll) => L.circleMarker(ll, {radius: 6, color: "#d50000", snapIgnore: true,
-                                                   className: "plan-problem"}),
-      onEachFeature: (f, layer) => tooltip(layer, (S["plan.problem." + f.properties.kind] || f.properties.kind) +
-        " · " + f.properties.area_m2 + " m²")}));
+    problems = features.map(addProblem);
   }
   // Problems where an edit happened are replaced by the edit's local check; others stay
   function updateProblems(changed, region, check) {
+    const boxes = region.map((f) => turf.bbox(f));
     const inRegion = (p) => {
-      const pt = turf.pointOnFeature(p);
+      if (!boxes.some((bb) => meets(bb, p.bbox))) return false;
+      const pt = turf.pointOnFeature(p.feature);
       return region.some((f) => turf.booleanPointInPolygon(pt, f));
     };
-    problems = problems.filter((p) => !(changed.has(p.properties.grid) || changed.has(p.properties.other) ||
-                                        inRegion(p)));
-    if (check) problems = problems.concat(check.features);
-    drawProblems();
+    const keep = [];
+    for (const p of problems) {
+      const props = p.feature.properties;
+      if (changed.has(props.grid) || changed.has(props.other) || inRegion(p)) problemLayer.removeLayer(p.layer);
+      else keep.push(p);
+    }
+    problems = check ? keep.concat(check.features.map(addProblem)) : keep;
   }
 
   function loadAll() {
@@ -249,21 +374,30 @@
       for (const g of m.grids) metrics[g.code] = g;
       drawGrids(fc);
       drawUnits(units);
-      problems = check.features;
-      drawProblems();
+      drawProblems(check.features);
       renderTable();
+      markSelected();
     });
   }
   function loadContext() {
     getJSON(cfg.urls.streets).then((fc) => {
-      streetLayer.addLayer(L.geoJSON(fc, {interactive: false,
+      streetLayer.addLayer(L.geoJSON(fc, {interactive: false, snapIgnore: true,
                                           style: {color: "#616161", weight: 2, opacity: 0.7, className: "plan-street"}}));
+      streetParts = [];
+      for (const f of fc.features) {
+        const g = f.geometry;
+        for (const line of g.type === "MultiLineString" ? g.coordinates : [g.coordinates]) {
+          streetParts.push({latlngs: line.map(([x, y]) => L.latLng(y, x)), bbox: turf.bbox(turf.lineString(line))});
+        }
+      }
+      if (editing) setSnapTargets($("plan-target").value);
     });
     getJSON(cfg.urls.communities).then((fc) => {
       for (const f of fc.features) communities[f.properties.code] = f;
     });
   }
 
+  // t0: when the edit was made; the "plan-edit" measure ends after the frame that shows the answer
   function afterEdit(res, t0) {
     if (res.status === 409 && res.body.current_version !== undefined) {
       version = res.body.current_version;
@@ -282,23 +416,26 @@
     for (const m of body.metrics) metrics[m.code] = m;
     const changed = new Set(body.changed);
     for (const code of changed) if (!body.metrics.some((m) => m.code === code)) delete metrics[code];
-    renderTable();
+    const codes = new Set([...changed, ...body.metrics.map((m) => m.code)]);
     const region = [];
     for (const code of changed) if (grids[code]) region.push(grids[code].feature);
     for (const code of changed) removeGrid(code);
-    for (const f of body.grids) { addGrid(f); region.push(f); }
-    fillSelect();
-    enableVertices();
+    for (const f of body.grids) { addGrid(f); region.push(f); codes.add(f.id); }
     updateProblems(changed, region, body.check);
-    renderTable();
-    if (t0 !== undefined) performance.measure("plan-edit", {start: t0, end: performance.now()});
+    updateRows(codes);
+    updateSelect(codes);
+    markSelected();
+    enableVertices();
+    if (t0 !== undefined) {
+      requestAnimationFrame(() => setTimeout(() => performance.measure("plan-edit", {start: t0, end: performance.now()})));
+    }
     return null;
   }
 
-  function paint(unitId) {
+  function paint(unitId, t0) {
     const target = $("plan-target").value;
     if (!target) return;
-    send(cfg.urls.edits, {action: "paint", code: target, unit_ids: [unitId]});
+    send(cfg.urls.edits, {action: "paint", code: target, unit_ids: [unitId]}, t0);
   }
   // Shift-drag: a box; every building whose middle lies in it is painted into the chosen grid
   let box = null;
@@ -311,14 +448,14 @@
   map.on("mousemove", (e) => { if (box) box.rect.setBounds([box.start, e.latlng]); });
   map.on("mouseup", (e) => {
     if (!box) return;
+    const t0 = performance.now();
     const bounds = L.latLngBounds(box.start, e.latlng);
     map.removeLayer(box.rect);
     box = null;
     map.dragging.enable();
     const target = $("plan-target").value;
-    const ids = unitFeatures.filter((u) => bounds.contains(
-      u.layer.getBounds ? u.layer.getBounds().getCenter() : u.layer.getLatLng())).map((u) => u.id);
-    if (target && ids.length) send(cfg.urls.edits, {action: "paint", code: target, unit_ids: ids});
+    const ids = unitFeatures.filter((u) => bounds.contains(u.centre)).map((u) => u.id);
+    if (target && ids.length) send(cfg.urls.edits, {action: "paint", code: target, unit_ids: ids}, t0);
   });
 
   function rebalance(neighbour) {
@@ -326,7 +463,7 @@
     $("plan-hint").textContent = "";
     const target = $("plan-target").value;
     if (!target || neighbour === target) return;
-    send(cfg.urls.edits, {action: "rebalance", codes: [target, neighbour]});
+    send(cfg.urls.edits, {action: "rebalance", codes: [target, neighbour]}, performance.now());
   }
   $("plan-vertices").addEventListener("click", () => {
     editingVertices = !editingVertices;
@@ -339,7 +476,7 @@
   });
   $("plan-undo").addEventListener("click", () => send(cfg.urls.undo, {}));
   $("plan-redo").addEventListener("click", () => send(cfg.urls.redo, {}));
-  $("plan-target").addEventListener("change", () => { renderTable(); enableVertices(); });
+  $("plan-target").addEventListener("change", () => { markSelected(); enableVertices(); });
   loadContext();
   loadAll();
 }());
