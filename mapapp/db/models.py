@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Computed, Date, DateTime, Float, ForeignKey,
-                        Index, Integer, String, Text, UniqueConstraint, func, text)
+                        Index, Integer, LargeBinary, String, Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -118,8 +118,9 @@ class BaseUnit(Base):
 
 
 _OPEN = "status IN ('reported', 'registered', 'dispatched', 'in_progress', 'handled')"
-# The UTM zone of an incident (EPSG code, as mapapp.geo.crs.utm_crs_for) and its metres there,
-# kept by PostgreSQL (migration 0009) so hot spot analysis reads metres without ST_Transform per row.
+# The UTM zone of an incident (EPSG code, as mapapp.geo.crs.utm_crs_for) and its metres there (also
+# packed as two float8send), kept by PostgreSQL (migrations 0009, 0010) so hot spot analysis reads
+# metres without ST_Transform per row.
 _UTM_ZONE = ("CASE WHEN ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90 THEN "
              "(CASE WHEN ST_Y(geom) >= 0 THEN 32600 ELSE 32700 END) "
              "+ least(floor((ST_X(geom) + 180) / 6)::integer + 1, 60) END")
@@ -152,6 +153,9 @@ class Incident(Base):
                                                                 persisted=True))
     utm_y: Mapped[float | None] = mapped_column(Float, Computed(f"ST_Y(ST_Transform(geom, {_UTM_ZONE}))",
                                                                 persisted=True))
+    utm_xy: Mapped[bytes | None] = mapped_column(LargeBinary, Computed(
+        f"float8send(ST_X(ST_Transform(geom, {_UTM_ZONE}))) || float8send(ST_Y(ST_Transform(geom, {_UTM_ZONE})))",
+        persisted=True))
     __table_args__ = (
         CheckConstraint(_in("status", INCIDENT_STATUSES), name="incident_status_valid"),
         CheckConstraint("priority IN ('normal', 'high', 'urgent')", name="incident_priority_valid"),
@@ -159,7 +163,8 @@ class Incident(Base):
                         name="incident_assign_flag_valid"),
         Index("incidents_open_due", "due_at", postgresql_where=text(_OPEN)),
         Index("incidents_open_geom", "geom", postgresql_using="gist", postgresql_where=text(_OPEN)),
-        Index("incidents_utm", "utm_srid", "reported_at", "category", postgresql_include=["utm_x", "utm_y"]),
+        Index("incidents_utm", "utm_srid", "reported_at", "category",
+              postgresql_include=["utm_x", "utm_y", "utm_xy"]),
     )
 
 

@@ -77,8 +77,8 @@ SELECT ST_XMin(b.m), ST_YMin(b.m), ST_XMax(b.m), ST_YMax(b.m),
 
 # The filtered incidents of the frame as packed big-endian float8s per row (x, y in `srid`[, what
 # it adds up][, time step]), in one statement (one snapshot), as two parts:
-#  - every incident of the frame: in the area's UTM zone its stored metres (migration 0009), read by
-#    an index-only scan of incidents_utm when the filter is time and category (no geometry is
+#  - every incident of the frame: in the area's UTM zone its stored metres (migrations 0009-0010),
+#    read by an index-only scan of incidents_utm when the filter is time and category (no geometry is
 #    touched: decoding a million geometries or ST_Transform per row cost ~0.3 s / ~1 s); in another
 #    zone (or none) ST_Transform here;
 #  - those of them outside the area (NOT ST_Intersects, the exact test), found through the GiST
@@ -104,9 +104,10 @@ SELECT (SELECT string_agg(f.row, ''::bytea) FROM (
           UNION ALL
           SELECT {other_columns} FROM incidents i WHERE {cond} AND {other_zone}) f),
        (SELECT string_agg(row, ''::bytea) FROM outside)"""
-# metres of an incident: stored (same zone; no geometry named, so the scan can be index-only),
-# transformed here (other zones), or either
-_METRES = {"same": "i.utm_{axis}", "other": "ST_{axis}(ST_Transform(i.geom, :srid))",
+# metres of an incident in another zone (transformed here) or in either; in the area's zone they
+# are read packed as stored (utm_xy: float8send of utm_x and utm_y, migration 0010), naming no
+# geometry so that the scan can be index-only
+_METRES = {"other": "ST_{axis}(ST_Transform(i.geom, :srid))",
            "any": "CASE WHEN i.utm_srid = :srid THEN i.utm_{axis} ELSE ST_{axis}(ST_Transform(i.geom, :srid)) END"}
 
 # The cells of the lattice: every ST_HexagonGrid/ST_SquareGrid cell touching the area (mask) or
@@ -212,8 +213,9 @@ def metric_points(conn: Connection, f: IncidentFilter, *, area_code: str, srid: 
     extra = ([WEIGHTS[weight]] if weight != "none" else []) + ([_STEP[step]] if step else [])
 
     def packed(kind: str) -> str:
-        columns = [_METRES[kind].format(axis=a) for a in "xy"] + extra
-        return " || ".join(f"float8send(({c})::float8)" for c in columns)
+        metres = ["i.utm_xy"] if kind == "same" else [
+            f"float8send({_METRES[kind].format(axis=a)})" for a in "xy"]
+        return " || ".join(metres + [f"float8send(({c})::float8)" for c in extra])
 
     sql = _METRIC_POINTS.format(cond=cond, same_zone=_SAME_ZONE, other_zone=_OTHER_ZONE,
                                 same_columns=packed("same"), other_columns=packed("other"),

@@ -184,8 +184,8 @@ def test_centres_are_st_centroid_and_outlines_are_optional(area_db, shape, func,
 
 
 def test_incidents_keep_their_utm_metres(db):
-    """Migration 0009: utm_srid is the zone mapapp.geo.crs.utm_crs_for picks, utm_x/utm_y are
-    ST_Transform into it, on insert and when the point moves."""
+    """Migrations 0009-0010: utm_srid is the zone mapapp.geo.crs.utm_crs_for picks, utm_x/utm_y
+    are ST_Transform into it and utm_xy their float8send, on insert and when the point moves."""
     from mapapp.geo.crs import utm_crs_for
 
     points = [(24.95, 60.17), (23.999, 60.1), (24.0, 60.1), (-70.65, -33.45), (179.99, 0.0), (-180.0, -89.0)]
@@ -195,10 +195,11 @@ def test_incidents_keep_their_utm_metres(db):
         conn.execute(text("UPDATE incidents SET geom = ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326) WHERE id = 1"))
         rows = conn.execute(text(
             "SELECT ST_X(geom), ST_Y(geom), utm_srid, utm_x, utm_y, ST_X(ST_Transform(geom, utm_srid)), "
-            "ST_Y(ST_Transform(geom, utm_srid)) FROM incidents ORDER BY id")).all()
+            "ST_Y(ST_Transform(geom, utm_srid)), utm_xy = float8send(utm_x) || float8send(utm_y) "
+            "FROM incidents ORDER BY id")).all()
     assert [r[2] for r in rows] == [utm_crs_for(r[0], r[1]).to_epsg() for r in rows]
     assert rows[0][2] == 32650 and rows[1][2] == 32634 and rows[2][2] == 32635 and rows[3][2] == 32719
-    assert all(r[3] == r[5] and r[4] == r[6] for r in rows)
+    assert all(r[3] == r[5] and r[4] == r[6] and r[7] is True for r in rows)
 
 
 def _truth_for(conn, f: IncidentFilter, weight: str, code: str, srid: int, func: str, size: float):
