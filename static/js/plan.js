@@ -144,18 +144,18 @@
     opt.textContent = code + " · " + grids[code].feature.properties.name;
     return opt;
   }
+  const options = {};  // code -> its option in the grid list
   function fillSelect() {
     const select = $("plan-target");
     const chosen = select.value;
-    select.replaceChildren(...Object.keys(grids).sort().map(gridOption));
+    for (const code of Object.keys(options)) delete options[code];
+    select.replaceChildren(...Object.keys(grids).sort().map((code) => (options[code] = gridOption(code))));
     if (chosen && grids[chosen]) select.value = chosen;
   }
   // the grid list after an edit: options of the changed codes only
   function updateSelect(codes) {
     const select = $("plan-target");
     const chosen = select.value;
-    const options = {};
-    for (const opt of select.options) options[opt.value] = opt;
     for (const code of codes) {
       if (options[code]) { options[code].remove(); delete options[code]; }
     }
