@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from mapapp.db.models import ROLES
+from mapapp.db.session import driver_cursor
 from mapapp.errors import UserError
 
 _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,100}")
@@ -94,26 +95,28 @@ TOKEN_USER_SQL = """
         SELECT u.id, u.name, u.role, t.id AS token_id,
                coalesce(t.last_used_at < now() - interval '1 minute', true) AS stale{bind}
           FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = :h AND NOT t.revoked AND u.active"""
-TOKEN_USER = text(TOKEN_USER_SQL.format(bind=""))
+         WHERE t.token_hash = %(h)s AND NOT t.revoked AND u.active"""
+TOKEN_USER = TOKEN_USER_SQL.format(bind="")
 # For a write that continues this transaction (intake), in the same statement: the audit triggers'
 # binding (audit.bind), one round trip less; and plan_cache_mode=auto for the rest of the
 # transaction. The app's connections plan every statement for its values (mapapp.db.session), but
 # the intake's insert and its triggers have one best plan whatever the values (no time range or
 # envelope), so replanning them on every request was pure cost (~0.6-1 ms of PostgreSQL CPU).
-TOKEN_USER_BOUND = text(TOKEN_USER_SQL.format(
-    bind=", set_config('mapapp.actor', u.name, true), set_config('mapapp.ip', :ip, true), "
-         "set_config('plan_cache_mode', 'auto', true)"))
+TOKEN_USER_BOUND = TOKEN_USER_SQL.format(
+    bind=", set_config('mapapp.actor', u.name, true), set_config('mapapp.ip', %(ip)s, true), "
+         "set_config('plan_cache_mode', 'auto', true)")
 
 
 def user_for_token(conn: Connection, token: str, audit_ip: str | None = None) -> dict | None:
     """The user of a live token. last_used_at is written (and committed) at most once a minute,
     so reading with a token usually writes nothing. audit_ip: also name the user and this address
-    to the audit triggers for the rest of the transaction (a write that continues it)."""
+    to the audit triggers for the rest of the transaction (a write that continues it). Read through
+    psycopg directly: every API request runs it (mapapp.db.session.driver_cursor)."""
     params = {"h": _hash_token(token)}
     if audit_ip is not None:
         params["ip"] = audit_ip
-    row = conn.execute(TOKEN_USER if audit_ip is None else TOKEN_USER_BOUND, params).mappings().first()
+    with driver_cursor(conn) as cur:
+        row = cur.execute(TOKEN_USER if audit_ip is None else TOKEN_USER_BOUND, params, prepare=True).fetchone()
     if row is None:
         return None
     if row["stale"]:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
 
+from mapapp.db.session import driver_cursor
 from mapapp.incidents import tally
 from mapapp.incidents.filters import OPEN_STATUSES, IncidentFilter
 
@@ -106,8 +107,8 @@ OPEN_SQL = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
 
 @functools.lru_cache(maxsize=64)
 def _statement(sql: str) -> TextClause:
-    """text(sql) made once: parsing the bind names of a long statement costs the busy endpoints
-    (intake, tiles) a few tenths of a millisecond on every request."""
+    """text(sql) made once: parsing the bind names of a long statement costs a busy endpoint
+    (tiles) a few tenths of a millisecond on every request."""
     return text(sql)
 
 
@@ -132,29 +133,30 @@ def insert(conn: Connection, values: dict, wkb: bytes, deadline_hours: float, ac
                             round(ST_Distance(o.geom::geography, n.geom::geography)) AS metres
                        FROM incidents o
                       WHERE o.category = n.category AND o.status IN {OPEN_SQL}
-                        AND o.geom && ST_Expand(n.geom, :metres / (111320.0 * greatest(cos(radians(ST_Y(n.geom))), 0.05)))
-                        AND ST_DWithin(o.geom::geography, n.geom::geography, :metres)
-                        AND o.reported_at BETWEEN n.reported_at - make_interval(secs => :secs)
-                                              AND n.reported_at + make_interval(secs => :secs)
+                        AND o.geom && ST_Expand(n.geom, %(metres)s / (111320.0 * greatest(cos(radians(ST_Y(n.geom))), 0.05)))
+                        AND ST_DWithin(o.geom::geography, n.geom::geography, %(metres)s)
+                        AND o.reported_at BETWEEN n.reported_at - make_interval(secs => %(secs)s)
+                                              AND n.reported_at + make_interval(secs => %(secs)s)
                       ORDER BY metres, o.id LIMIT 20) d)"""
         params.update(metres=duplicates[0], secs=duplicates[1] * 3600)
-    row = conn.execute(_statement(f"""
-        WITH p AS (SELECT ST_GeomFromWKB(:wkb, 4326) AS geom),
+    sql = f"""
+        WITH p AS (SELECT ST_GeomFromWKB(%(wkb)s, 4326) AS geom),
         n AS (
           INSERT INTO incidents (category, reported_at, status, priority, source, description, weight,
                                  count, deadline_hours, geom)
-          SELECT :category, coalesce(:reported_at, now()), 'reported', :priority, :source, :description,
-                 :weight, :count, :deadline_hours, p.geom FROM p {guard}
+          SELECT %(category)s, coalesce(%(reported_at)s, now()), 'reported', %(priority)s, %(source)s,
+                 %(description)s, %(weight)s, %(count)s, %(deadline_hours)s, p.geom FROM p {guard}
           RETURNING id, category, reported_at, assign_flag, grid_id, community_id, geom),
         step AS (
           INSERT INTO incident_events (incident_id, action, to_status, actor, note)
-          SELECT id, 'report', 'reported', :actor, :note FROM n)
+          SELECT id, 'report', 'reported', %(actor)s, %(note)s FROM n)
         SELECT id, reported_at, assign_flag,
                (SELECT code FROM grids WHERE id = n.grid_id) AS grid,
                (SELECT code FROM admin_areas WHERE id = n.community_id) AS community,
                {near} AS possible_duplicates
-          FROM n"""), params).mappings().first()
-    return dict(row) if row is not None else None
+          FROM n"""
+    with driver_cursor(conn) as cur:  # psycopg directly: the busiest write (mapapp.db.session)
+        return cur.execute(sql, params, prepare=True).fetchone()
 
 
 def last_id(conn: Connection) -> int:
