@@ -1,8 +1,8 @@
 // The planner map: grids coloured by band status, the coverage check's problems, a metrics
 // table, painting base units into the chosen grid (click a building, or Shift-drag a box),
 // moving the chosen grid's vertices with Geoman (snapping to neighbouring grids and to the
-// streets; the server moves the vertex in every grid sharing it), rebalancing with a neighbour,
-// undo/redo. A dragged vertex is checked here first (Turf: no grid crosses itself or leaves its
+// streets; the server moves the vertex in every grid sharing it), rebalancing with or merging a
+// neighbour, splitting along a drawn line, undo/redo. A dragged vertex is checked here first (Turf: no grid crosses itself or leaves its
 // community) and refused with a message instead of being sent; the server's check stays the
 // authority. An edit's answer carries the changed grids, their metrics and the coverage check
 // of the area it touched: only those grids, their table rows and list entries and the problems of
@@ -35,7 +35,7 @@
   const rows = {};  // code -> its row of the metrics table
   const communities = {};  // community code -> GeoJSON feature
   let problems = [];  // the coverage check's {feature, layer, bbox}, kept up to date from each edit's local check
-  let rebalancing = false;  // the next grid clicked is re-split with the chosen one
+  let picking = null;  // "rebalance" or "merge": the next grid clicked is re-split with or merged into the chosen one
   let editingVertices = false;
   let editing = null;  // the polygon Geoman edits
   let unitFeatures = [];  // {id, layer, centre}: the box select tests the centres
@@ -174,7 +174,8 @@
                                         className: "plan-grid grid-" + f.id}, snapIgnore: true});
     tooltip(layer, f.id + " · " + (m ? m.households : f.properties.households) + " " + S["plan.households"]);
     layer.on("click", () => {
-      if (rebalancing) { rebalance(f.id); return; }
+      if (map.pm.globalDrawModeEnabled()) return;  // a click of the split line
+      if (picking) { withNeighbour(f.id); return; }
       $("plan-target").value = f.id;
       markSelected();
       enableVertices();
@@ -316,7 +317,11 @@
                            centre: layer.getBounds ? layer.getBounds().getCenter() : layer.getLatLng()});
         tooltip(layer, f.properties.households + " " + S["plan.households"] +
                 (f.properties.estimated ? " (" + S["plan.estimate"] + ")" : ""));
-        layer.on("click", (e) => { L.DomEvent.stopPropagation(e); paint(f.id, performance.now()); });
+        layer.on("click", (e) => {
+          if (map.pm.globalDrawModeEnabled()) return;  // a click of the split line: Geoman takes it
+          L.DomEvent.stopPropagation(e);
+          paint(f.id, performance.now());
+        });
       }});
     showUnits();
   }
@@ -458,21 +463,50 @@
     if (target && ids.length) send(cfg.urls.edits, {action: "paint", code: target, unit_ids: ids}, t0);
   });
 
-  function rebalance(neighbour) {
-    rebalancing = false;
+  function withNeighbour(neighbour) {
+    const action = picking;
+    const t0 = performance.now();
+    picking = null;
     $("plan-hint").textContent = "";
     const target = $("plan-target").value;
     if (!target || neighbour === target) return;
-    send(cfg.urls.edits, {action: "rebalance", codes: [target, neighbour]}, performance.now());
+    send(cfg.urls.edits, {action: action, codes: [target, neighbour]}, t0);
   }
+  function pick(action) {
+    picking = picking === action ? null : action;
+    $("plan-hint").textContent = picking ? S["plan." + action + "_hint"] : "";
+  }
+  // Split: Geoman draws a line (no snapping: it only has to cross the grid); the part it cuts off
+  // becomes a new grid coded next in the chosen grid's community
+  function nextCode(code) {
+    const community = grids[code].feature.properties.community || code.slice(0, -3);
+    let last = 0;
+    for (const c in grids) {
+      if (c.length === community.length + 3 && c.startsWith(community)) last = Math.max(last, Number(c.slice(-3)) || 0);
+    }
+    return community + String(last + 1).padStart(3, "0");
+  }
+  map.on("pm:create", (e) => {
+    if (e.shape !== "Line") return;
+    const t0 = performance.now();
+    const line = e.layer.toGeoJSON().geometry;
+    map.removeLayer(e.layer);
+    $("plan-hint").textContent = "";
+    const target = $("plan-target").value;
+    if (target && grids[target]) {
+      send(cfg.urls.edits, {action: "split", code: target, new_code: nextCode(target), line: line}, t0);
+    }
+  });
   $("plan-vertices").addEventListener("click", () => {
     editingVertices = !editingVertices;
     $("plan-vertices").classList.toggle("active", editingVertices);
     enableVertices();
   });
-  $("plan-rebalance").addEventListener("click", () => {
-    rebalancing = !rebalancing;
-    $("plan-hint").textContent = rebalancing ? S["plan.rebalance_hint"] : "";
+  $("plan-rebalance").addEventListener("click", () => pick("rebalance"));
+  $("plan-merge").addEventListener("click", () => pick("merge"));
+  $("plan-split").addEventListener("click", () => {
+    $("plan-hint").textContent = S["plan.split_hint"];
+    map.pm.enableDraw("Line", {snappable: false, finishOn: null});
   });
   $("plan-undo").addEventListener("click", () => send(cfg.urls.undo, {}));
   $("plan-redo").addEventListener("click", () => send(cfg.urls.redo, {}));

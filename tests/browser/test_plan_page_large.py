@@ -1,6 +1,7 @@
 """The planner map on a SYNTHETIC plan of 400 grids (2,000 buildings, a dense street network): a
 vertex drag snaps against what is near the edited grid only, draws only the buildings around the
-view, replaces only the changed grids' table rows, and shows the answer soon after the drop.
+view, replaces only the changed grids' table rows, and shows the answer soon after the drop; a
+grid split along a drawn line and merged back adds and removes its row and list entry.
 On the code before these limits a drag measured every grid and street on each mousemove and
 every edit rebuilt the whole table twice (half a second an edit on 1,000 grids)."""
 from __future__ import annotations
@@ -61,10 +62,21 @@ SNAPPABLE = """() => { const map = document.getElementById('plan-map').planMap; 
                                && l.getLatLngs().flat(5).length > 1) n += 1; }); return n; }"""
 
 
-def test_a_vertex_drag_on_a_400_grid_plan_touches_only_what_changed(page, lattice_server, lattice):
+def _screen(page, lon: float, lat: float) -> tuple[float, float]:
+    return tuple(page.evaluate("""([x, y]) => { const m = document.getElementById('plan-map').planMap;
+        const p = m.latLngToContainerPoint([y, x]); const b = m.getContainer().getBoundingClientRect();
+        return [b.left + p.x, b.top + p.y]; }""", [lon, lat]))
+
+
+def _code_at(grids: dict, i: int, j: int) -> str:
+    """The code of the grid whose lower left corner is lattice point (i, j)."""
+    x, y = X0 + i * DX, Y0 + j * DY
+    return next(c for c, g in grids.items() if abs(g.bounds[0] - x) < 1e-9 and abs(g.bounds[1] - y) < 1e-9)
+
+
+def test_edits_on_a_400_grid_plan_touch_only_what_changed(page, lattice_server, lattice):
     corner = (X0 + 13 * DX, Y0 + 7 * DY)  # inside a community, shared by four grids
-    code = next(c for c, g in lattice["grids"].items()
-                if abs(g.bounds[0] - corner[0]) < 1e-9 and abs(g.bounds[1] - corner[1]) < 1e-9)
+    code = _code_at(lattice["grids"], 13, 7)
     page.goto(lattice_server + f"/plan/{lattice['plan']}?lang=en")
     page.fill("#name", "bigplanner")
     page.fill("#password", PASSWORD)
@@ -108,4 +120,32 @@ def test_a_vertex_drag_on_a_400_grid_plan_touches_only_what_changed(page, lattic
     # (the 200 ms goal on 1,000 grids is scripts/bench_plans' figure)
     assert page.evaluate("() => performance.getEntriesByName('plan-edit')[0].duration") < 1000
     shot(page, "plan_large_vertex")
+    page.click("#plan-vertices")
+    # split (2, 3) along a line drawn across its bottom: a new grid, coded next in its community
+    split = _code_at(lattice["grids"], 2, 3)
+    page.select_option("#plan-target", split)
+    page.evaluate("([x, y]) => { document.getElementById('plan-map').planMap.setView([y, x], 17, {animate: false}); }",
+                  [X0 + 2.5 * DX, Y0 + 3.5 * DY])
+    page.wait_for_timeout(200)
+    page.click("#plan-split")
+    y = Y0 + 3.05 * DY  # 5 % above the grid's bottom edge: no building there to click
+    for lon in (X0 + 1.7 * DX, X0 + 3.3 * DX, X0 + 3.3 * DX):
+        page.mouse.click(*_screen(page, lon, y))
+    page.wait_for_function("() => performance.getEntriesByName('plan-edit').length > 1"
+                           " || document.querySelector('#plan-error').textContent !== ''")
+    assert page.locator("#plan-error").text_content() == ""
+    assert page.locator("#plan-metrics tbody tr").count() == N * N + 1
+    new = split[:-3] + f"{max(int(c[-3:]) for c in lattice['grids'] if c[:-3] == split[:-3]) + 1:03d}"
+    assert page.locator(f"#plan-metrics tr[data-code='{new}']").count() == 1
+    assert page.locator(f"#plan-target option[value='{new}']").count() == 1
+    # merge: the new grid is taken back into the one it was cut from
+    page.click("#plan-merge")
+    page.locator(f"path.grid-{new}").dispatch_event("click")
+    page.wait_for_function("() => performance.getEntriesByName('plan-edit').length > 2"
+                           " || document.querySelector('#plan-error').textContent !== ''")
+    assert page.locator("#plan-error").text_content() == ""
+    assert page.locator("#plan-metrics tbody tr").count() == N * N
+    assert page.locator(f"#plan-metrics tr[data-code='{new}']").count() == 0
+    assert page.locator(f"#plan-target option[value='{new}']").count() == 0
+    assert int(page.locator("#plan-version").text_content()) == version + 3
     assert page.errors == []
