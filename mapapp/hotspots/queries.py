@@ -83,7 +83,8 @@ SELECT ST_XMin(b.m), ST_YMin(b.m), ST_XMax(b.m), ST_YMax(b.m),
 #    zone (or none) ST_Transform here;
 #  - those of them outside the area (NOT ST_Intersects, the exact test), found through the GiST
 #    index in small pieces of the frame that are not the area (cut at 1/200 of the frame, so
-#    their boxes hug the area's outline): the caller takes them out (binning.without).
+#    their boxes hug the area's outline; MATERIALIZED, or a plan for unanalysed tables cut the
+#    area again for every incident): the caller takes them out (binning.without).
 # So the area test runs only where it can fail, and the sums stay exact.
 _SAME_ZONE = ("i.utm_srid = :srid AND i.utm_x BETWEEN :bxmin AND :bxmax "
               "AND i.utm_y BETWEEN :bymin AND :bymax")
@@ -91,7 +92,7 @@ _OTHER_ZONE = ("(i.utm_srid < :srid OR i.utm_srid > :srid OR i.utm_srid IS NULL)
                "AND i.geom && ST_MakeEnvelope(:exmin, :eymin, :exmax, :eymax, 4326)")
 _METRIC_POINTS = """
 WITH area AS (SELECT geom AS g FROM admin_areas WHERE code = :area),
-  pieces AS (SELECT ST_Expand(ST_Subdivide(ST_Segmentize(ST_Difference(
+  pieces AS MATERIALIZED (SELECT ST_Expand(ST_Subdivide(ST_Segmentize(ST_Difference(
                  ST_MakeEnvelope(:exmin, :eymin, :exmax, :eymax, 4326), area.g), :cut), 8), 1e-9) AS g
                FROM area),
   outside AS MATERIALIZED (
