@@ -162,7 +162,8 @@ class Incident(Base):
         CheckConstraint("assign_flag IS NULL OR assign_flag IN ('boundary', 'outside')",
                         name="incident_assign_flag_valid"),
         Index("incidents_open_due", "due_at", postgresql_where=text(_OPEN)),
-        Index("incidents_open_geom", "geom", postgresql_using="gist", postgresql_where=text(_OPEN)),
+        # intake's duplicate search: open cases of one category nearby (btree_gist, migration 0012)
+        Index("incidents_open_geom", "geom", "category", postgresql_using="gist", postgresql_where=text(_OPEN)),
         Index("incidents_utm", "utm_srid", "reported_at", "category",
               postgresql_include=["utm_x", "utm_y", "utm_xy"]),
     )
