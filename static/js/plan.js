@@ -58,9 +58,9 @@
       body: JSON.stringify(Object.assign({version: version}, body))})
       .then((r) => r.json().then((j) => ({status: r.status, body: j})));
   }
-  // one edit: the answer updates the table and the map; the time from the edit to both is
+  // one edit: the answer updates the table and the map; the time from t0, when the planner
+  // finished the edit (the drop, the click, the mouse up of a box), to the frame showing both is
   // recorded as a "plan-edit" performance measure (scripts/bench_plans reads it)
-  // t0: when the planner finished the edit (the drop, the click, the mouse up of a box)
   function send(url, body, t0) {
     const start = t0 === undefined ? performance.now() : t0;
     return post(url, body).then((res) => afterEdit(res, start));
@@ -224,8 +224,8 @@
     const poly = g ? g.poly : null;
     if (editing && editing !== poly && editing.pm.enabled()) editing.pm.disable();
     editing = poly;
+    setSnapTargets(poly ? target : null);  // also after an edit: redrawn neighbours start snapIgnore'd
     if (!poly || poly.pm.enabled()) return;
-    setSnapTargets(target);
     poly.pm.enable(Object.assign({}, map.pm.getGlobalOptions()));
     let start = null;
     poly.on("pm:markerdragstart", (e) => { start = e.markerEvent.target.getLatLng(); });
