@@ -30,10 +30,19 @@ def split(grid: BaseGeometry, line: BaseGeometry) -> tuple[BaseGeometry, BaseGeo
     return first, rest
 
 
-def merge(geoms: list[BaseGeometry]) -> BaseGeometry:
-    """Union of grids that share an edge; refuses grids that only touch or are apart."""
-    merged = shapely.union_all(np.asarray(geoms, dtype=object))
+def merge(geoms: list[BaseGeometry], codes: list[str] | None = None) -> BaseGeometry:
+    """Union of grids that share an edge; refuses grids that only touch or are apart, and says
+    which grid is already in pieces when that is why the union would be."""
+    arr = np.asarray(geoms, dtype=object)
+    merged = shapely.union_all(arr)
     if shapely.get_num_geometries(merged) != 1 or merged.geom_type != "Polygon":
+        pieces = shapely.get_num_geometries(arr)
+        split = np.flatnonzero(pieces > 1)
+        if len(split):
+            k = int(split[0])
+            name = codes[k] if codes else f"{k + 1} of the {len(arr)}"
+            raise EditError(f"grid {name} is in {int(pieces[k])} pieces, so the merged grid would be in "
+                            f"{shapely.get_num_geometries(merged)}", "codes")
         raise EditError("grids to merge must share an edge", "codes")
     return merged
 

@@ -93,7 +93,7 @@ def _changes(conn: Connection, plan_id: int, action: str, p: dict) -> tuple[list
         rows = [_one(conn, plan_id, c) for c in codes]
         _unlocked(rows)
         try:
-            merged = edits.merge([_geom(r) for r in rows])
+            merged = edits.merge([_geom(r) for r in rows], [r["code"] for r in rows])
         except edits.EditError as exc:
             raise UserError(str(exc), field=exc.field) from None
         return rows, [{**rows[0], "waiver": None, "geometry": _gj(merged)}]
@@ -170,7 +170,7 @@ def _rebalance(conn: Connection, plan_id: int, p: dict) -> tuple[list[dict], lis
     rows = [_one(conn, plan_id, c) for c in codes]
     _unlocked(rows)
     try:
-        area = edits.merge([_geom(r) for r in rows])
+        area = edits.merge([_geom(r) for r in rows], [r["code"] for r in rows])
     except edits.EditError as exc:
         raise UserError(str(exc), field=exc.field) from None
     units = gq.units_in_grids(conn, plan_id, codes)

@@ -27,6 +27,14 @@ def test_merge_needs_a_shared_edge():
         merge([box(0, 0, 1, 1), box(1, 1, 2, 2)])  # corner only
 
 
+def test_merge_names_the_grid_already_in_pieces():
+    two_piece = shapely.union_all([box(0, 0, 1, 1), box(5, 0, 6, 1)])
+    with pytest.raises(EditError, match="grid G2 is in 2 pieces, so the merged grid would be in 2"):
+        merge([box(1, 0, 2, 1), two_piece], ["G1", "G2"])
+    with pytest.raises(EditError, match="must share an edge"):
+        merge([box(0, 0, 1, 1), box(3, 0, 4, 1)], ["G1", "G2"])  # each one piece, apart
+
+
 def test_sequence_codes_north_west_first():
     cents = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
     assert sequence_codes("110101001001", cents) == [
