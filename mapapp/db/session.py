@@ -60,19 +60,20 @@ def get_engine(settings: Settings, actor: str | None = None, owner: bool = False
 
 
 @contextmanager
-def driver_cursor(conn: Connection) -> Iterator[psycopg.Cursor]:
-    """A psycopg cursor (rows as dicts) on the connection's own DBAPI connection, inside its
-    transaction (begun here when none is), for the statements every intake runs. SQLAlchemy's
-    execution path (compiled-statement lookup, result metadata from the cursor description on
-    every call) cost about as much Python time as psycopg's own for these small statements.
-    The SQL uses psycopg's %(name)s placeholders; run it with prepare=True. A lost connection is
+def driver_cursor(conn: Connection, binary: bool = False, row_factory=dict_row) -> Iterator[psycopg.Cursor]:
+    """A psycopg cursor (rows as dicts unless `row_factory` says otherwise) on the connection's own
+    DBAPI connection, inside its transaction (begun here when none is). For the statements every
+    intake runs, SQLAlchemy's execution path (compiled-statement lookup, result metadata from the
+    cursor description on every call) cost about as much Python time as psycopg's own; with
+    `binary`, large results (a million packed points, a travel matrix) arrive in PostgreSQL's
+    binary format instead of as text to decode. The SQL uses psycopg's placeholders. A lost connection is
     invalidated as SQLAlchemy would (it is not rolled back or pooled again); the psycopg error
     goes on to the caller (the web app answers 503)."""
     if not conn.in_transaction():
         conn.begin()  # SQLAlchemy's commit and rollback then end what the cursor starts
     dbapi_connection = conn.connection.driver_connection
     try:
-        with dbapi_connection.cursor(row_factory=dict_row) as cur:
+        with dbapi_connection.cursor(binary=binary, row_factory=row_factory) as cur:
             yield cur
     except psycopg.Error:
         if dbapi_connection.broken:

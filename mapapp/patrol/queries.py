@@ -9,9 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 import numpy as np
+from psycopg.rows import tuple_row
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from mapapp.db.session import driver_cursor
 from mapapp.patrol.matrix import cover_missing, put_costs
 from mapapp.patrol.network import MODES, ONEWAY_MODES, check_mode, edge_costs
 
@@ -289,7 +291,7 @@ def _fetch_binary(conn: Connection, sql: str, params: tuple) -> list[tuple]:
     A 300-stop matrix is ~45,000-90,000 rows: psycopg's binary loaders return them as plain tuples
     in tens of milliseconds, where text rows turned into SQLAlchemy Rows and then into numpy took
     seconds."""
-    with conn.connection.driver_connection.cursor(binary=True) as cur:
+    with driver_cursor(conn, binary=True, row_factory=tuple_row) as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 
