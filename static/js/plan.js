@@ -104,17 +104,21 @@
     for (const c of Object.keys(byCode)) if (c > code && (next === null || c < next)) next = c;
     return next === null ? null : byCode[next];
   }
+  // the elements (`byCode`, children of `parent` in code order) of the changed codes made anew by
+  // `make` where `keep(code)`, removed where not; the others stay as they are
+  function replaceInOrder(parent, byCode, codes, keep, make) {
+    for (const code of codes) {
+      if (byCode[code]) { byCode[code].remove(); delete byCode[code]; }
+    }
+    for (const code of codes) {
+      if (!keep(code)) continue;
+      const el = make(code);
+      parent.insertBefore(el, nextOf(code, byCode));
+      byCode[code] = el;
+    }
+  }
   function updateRows(codes) {
-    const body = document.querySelector("#plan-metrics tbody");
-    for (const code of codes) {
-      if (rows[code]) { rows[code].remove(); delete rows[code]; }
-    }
-    for (const code of codes) {
-      if (!metrics[code]) continue;
-      const tr = makeRow(code);
-      body.insertBefore(tr, nextOf(code, rows));
-      rows[code] = tr;
-    }
+    replaceInOrder(document.querySelector("#plan-metrics tbody"), rows, codes, (c) => metrics[c], makeRow);
     renderSummary();
   }
   function renderSummary() {
@@ -156,15 +160,7 @@
   function updateSelect(codes) {
     const select = $("plan-target");
     const chosen = select.value;
-    for (const code of codes) {
-      if (options[code]) { options[code].remove(); delete options[code]; }
-    }
-    for (const code of codes) {
-      if (!grids[code]) continue;
-      const opt = gridOption(code);
-      select.insertBefore(opt, nextOf(code, options));
-      options[code] = opt;
-    }
+    replaceInOrder(select, options, codes, (c) => grids[c], gridOption);
     if (chosen && grids[chosen]) select.value = chosen;
   }
 
