@@ -5,6 +5,7 @@ import hashlib
 import re
 import secrets
 
+from psycopg.rows import tuple_row
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -91,11 +92,7 @@ def revoke_token(conn: Connection, token_id: int) -> None:
         raise UserError(f"no API token {token_id}", field="id", code="not_found", status=404)
 
 
-TOKEN_USER_SQL = """
-        SELECT u.id, u.name, u.role, t.id AS token_id,
-               coalesce(t.last_used_at < now() - interval '1 minute', true) AS stale{bind}
-          FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = %(h)s AND NOT t.revoked AND u.active"""
+TOKEN_USER_SQL = "SELECT u.id, u.name, u.role, u.token_id, u.stale{bind} FROM token_user(%(h)s) u"  # migration 0013
 TOKEN_USER = TOKEN_USER_SQL.format(bind="")
 # For a write that continues this transaction (intake), in the same statement: the audit triggers'
 # binding (audit.bind), one round trip less; and plan_cache_mode=auto for the rest of the
@@ -115,11 +112,12 @@ def user_for_token(conn: Connection, token: str, audit_ip: str | None = None) ->
     params = {"h": _hash_token(token)}
     if audit_ip is not None:
         params["ip"] = audit_ip
-    with driver_cursor(conn) as cur:
+    with driver_cursor(conn, row_factory=tuple_row) as cur:
         row = cur.execute(TOKEN_USER if audit_ip is None else TOKEN_USER_BOUND, params, prepare=True).fetchone()
     if row is None:
         return None
-    if row["stale"]:
-        conn.execute(text("UPDATE api_tokens SET last_used_at = now() WHERE id = :id"), {"id": row["token_id"]})
+    user_id, name, role, token_id, stale = row[:5]
+    if stale:
+        conn.execute(text("UPDATE api_tokens SET last_used_at = now() WHERE id = :id"), {"id": token_id})
         conn.commit()
-    return {k: row[k] for k in ("id", "name", "role")}
+    return {"id": user_id, "name": name, "role": role}

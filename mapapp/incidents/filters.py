@@ -92,44 +92,45 @@ def parse(args: Mapping[str, str], taxonomy: Taxonomy, *, now: datetime | None =
         unsupported = sorted(k for k in args if k in known and k not in allowed)
         if unsupported:
             raise ParamError(f"{unsupported[0]} is not supported here", field=unsupported[0])
-    f = IncidentFilter()
+    kw: dict = {}  # gathered, then one IncidentFilter: every tile request parses a filter
     if args.get("bbox"):
-        f = replace(f, bbox=parse_bbox(args["bbox"]))
+        kw["bbox"] = parse_bbox(args["bbox"])
     if args.get("since"):
-        f = replace(f, since=parse_time(args["since"], "since", now))
+        kw["since"] = parse_time(args["since"], "since", now)
     if args.get("until"):
-        f = replace(f, until=parse_time(args["until"], "until", now))
-    if f.since and f.until and f.since >= f.until:
+        kw["until"] = parse_time(args["until"], "until", now)
+    if kw.get("since") and kw.get("until") and kw["since"] >= kw["until"]:
         raise ParamError("since must be before until", field="since")
     cats = _csv(args.get("category"))
     for c in cats:
         if c not in taxonomy:
             raise ParamError(f"unknown category {c!r}", field="category")
-    f = replace(f, categories=tuple(taxonomy.expand(cats)))
-    tops = sorted({c.split(".")[0] for c in cats})
-    if cats and taxonomy.expand(tops) == list(f.categories):
-        f = replace(f, groups=tuple(tops))
+    if cats:
+        kw["categories"] = tuple(taxonomy.expand(cats))
+        tops = sorted({c.split(".")[0] for c in cats})
+        if taxonomy.expand(tops) == list(kw["categories"]):
+            kw["groups"] = tuple(tops)
     statuses = _csv(args.get("status"))
     for s in statuses:
         if s not in INCIDENT_STATUSES and s != "open":
             raise ParamError(f"unknown status {s!r}; use one of {', '.join(INCIDENT_STATUSES)} "
                              "or open", field="status")
-    expanded = {x for s in statuses for x in (OPEN_STATUSES if s == "open" else (s,))}
-    f = replace(f, statuses=tuple(sorted(expanded)))
+    if statuses:
+        kw["statuses"] = tuple(sorted({x for s in statuses for x in (OPEN_STATUSES if s == "open" else (s,))}))
     if args.get("grid"):
-        f = replace(f, grid=args["grid"].strip())
+        kw["grid"] = args["grid"].strip()
     if args.get("community"):
-        f = replace(f, community=args["community"].strip())
+        kw["community"] = args["community"].strip()
     if args.get("overdue"):
         flag = args["overdue"].strip().lower()
         if flag not in ("1", "true", "0", "false"):
             raise ParamError("overdue must be true or false", field="overdue")
-        f = replace(f, overdue=flag in ("1", "true"))
+        kw["overdue"] = flag in ("1", "true")
     if args.get("limit"):
         raw = args["limit"]
         if not raw.isdigit() or int(raw) < 1:
             raise ParamError(f"limit must be a positive integer, got {raw!r}", field="limit")
-        f = replace(f, limit=min(int(raw), MAX_LIMIT))
+        kw["limit"] = min(int(raw), MAX_LIMIT)
     if args.get("cursor"):
-        f = replace(f, after_id=_decode_cursor(args["cursor"]))
-    return f
+        kw["after_id"] = _decode_cursor(args["cursor"])
+    return IncidentFilter(**kw)

@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 
 import psycopg
-from flask import Flask, g, jsonify, request, send_from_directory
+from flask import Flask, current_app, g, jsonify, request, send_from_directory
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -104,11 +104,24 @@ def configure(app: Flask, settings: Settings) -> None:
 def request_connection():
     """This request's own database connection, checked out on first use and returned when the
     request ends: authentication and the busiest views (tiles, intake) share one pool checkout
-    and pre-ping instead of taking two. It is left outside any transaction for the next user."""
+    and pre-ping instead of taking two. It is left outside any transaction for the next user.
+    For a view marked with reads_one_statement_at_a_time it runs in autocommit."""
     conn = g.get("_db")
     if conn is None:
         conn = g._db = ext()["engine"].connect()
+        view = current_app.view_functions.get(request.endpoint)
+        if getattr(view, "autocommit_reads", False):
+            conn = g._db = conn.execution_options(isolation_level="AUTOCOMMIT")
     return conn
+
+
+def reads_one_statement_at_a_time(view):
+    """Mark a reading view whose every statement stands alone (one statement, one snapshot): its
+    request connection, and so also its token read, runs in autocommit. That spares the BEGIN and
+    ROLLBACK around the authentication and around the view's own read: four round trips on the
+    busiest read, a vector tile (bench_incidents), whose endpoint/bare-query ratio is a goal."""
+    view.autocommit_reads = True
+    return view
 
 
 def _return_connection(_exc) -> None:

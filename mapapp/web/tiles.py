@@ -11,7 +11,7 @@ from mapapp.errors import ParamError
 from mapapp.incidents import queries as q
 from mapapp.web.api.common import incident_filter
 from mapapp.web.auth import login_required
-from mapapp.web.setup import ext, request_connection
+from mapapp.web.setup import ext, reads_one_statement_at_a_time, request_connection
 
 bp = Blueprint("tiles", __name__)
 FILTERS = {"since", "until", "category", "status", "grid", "community", "overdue"}
@@ -25,6 +25,7 @@ def version():
 
 
 @bp.get("/tiles/incidents/<int:z>/<int:x>/<int:y>.pbf")
+@reads_one_statement_at_a_time  # the version and the tile are read in one statement
 @login_required
 def incidents_tile(z: int, x: int, y: int):
     if not 0 <= z <= 22:

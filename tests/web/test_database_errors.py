@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 
@@ -36,3 +37,48 @@ def test_the_request_connection_goes_back_to_the_pool(app, city, viewer):
                                    headers=token)
         assert r.status_code == 400
     assert pool.checkedout() == 0
+
+
+def test_a_tile_reads_in_autocommit_and_the_pool_gets_a_transactional_connection_back(app, city, viewer,
+                                                                                     monkeypatch):
+    """Tiles skip BEGIN/ROLLBACK (reads_one_statement_at_a_time); a write that later checks out the
+    same connection must still get one transaction, not autocommit."""
+    from mapapp.incidents import queries as q
+
+    seen = []
+    real = q.versioned_tile
+    monkeypatch.setattr(q, "versioned_tile", lambda conn, *a: (seen.append(conn.connection.driver_connection.autocommit),
+                                                                real(conn, *a))[1])
+    token = {"Authorization": f"Bearer {city['token']}"}
+    for client, headers in ((viewer, {}), (app.test_client(), token)):  # session cookie and API token
+        assert client.get("/tiles/incidents/14/9327/4743.pbf", headers=headers).status_code == 200
+    assert seen == [True, True]
+    engine = app.extensions["mapapp"]["engine"]
+    held = [engine.connect() for _ in range(engine.pool.checkedin())]
+    try:
+        assert held and not any(c.connection.driver_connection.autocommit for c in held)
+    finally:
+        for c in held:
+            c.close()
+
+
+def test_pooled_connections_whose_server_process_died_are_replaced(app, city, engine):
+    """The pre-ping (mapapp.db.session._ping) finds a connection whose backend is gone, so the
+    request gets a fresh one instead of an error."""
+    app_engine = app.extensions["mapapp"]["engine"]
+    token = {"Authorization": f"Bearer {city['token']}"}
+    client = app.test_client()
+    assert client.get("/tiles/incidents/14/9327/4743.pbf", headers=token).status_code == 200
+    held = [app_engine.connect() for _ in range(3)]
+    pids = {c.connection.driver_connection.info.backend_pid for c in held}
+    for c in held:
+        c.close()
+    with engine.connect() as owner:
+        killed = owner.execute(text("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE pid = ANY(:p)"), {"p": list(pids)}).scalar_one()
+    assert killed == 3
+    for _ in range(6):
+        assert client.get("/tiles/incidents/14/9327/4743.pbf", headers=token).status_code == 200
+        assert client.get("/api/incidents?limit=1", headers=token).status_code == 200
+    with app_engine.connect() as c:
+        assert c.connection.driver_connection.info.backend_pid not in pids
