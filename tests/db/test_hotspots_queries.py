@@ -221,10 +221,12 @@ def _truth_for(conn, f: IncidentFilter, weight: str, code: str, srid: int, func:
     (IncidentFilter(grid="G2", until=NOW - timedelta(days=1)), "none"),
     (IncidentFilter(statuses=("reported",)), "weight"),
 ])
-def test_every_filter_and_weight_equal_a_direct_count(area_db, f, weight):
+@pytest.mark.parametrize("split", [False, True], ids=["one-read", "two-halves"])
+def test_every_filter_and_weight_equal_a_direct_count(area_db, f, weight, split, monkeypatch):
     with area_db.begin() as conn:
         conn.execute(text("UPDATE incidents SET weight = id * 0.37 WHERE id % 5 <> 0"))
         conn.execute(text("UPDATE incidents SET status = 'closed' WHERE id % 7 = 0"))
+    halves = _read_in_halves(area_db, monkeypatch) if split else None
     with area_db.connect() as conn:
         cells = q.lattice_cells(conn, f, area_code="HS", srid=SRID, shape="hex", size=180.0,
                                 weight=weight, outlines=False)
@@ -232,9 +234,22 @@ def test_every_filter_and_weight_equal_a_direct_count(area_db, f, weight):
     got = {i: float(n) for i, n in zip(cells.ids, cells.count) if n}
     assert got.keys() == truth.keys() and len(truth) > 10
     assert all(abs(got[k] - truth[k]) <= 1e-9 * max(1.0, truth[k]) for k in truth)
+    if split:  # both halves of the table were read, each holding some of the rows
+        assert len(halves) == 1 and all(len(part[0] or b"") > 0 for part in halves[0])
 
 
-def test_an_area_across_two_utm_zones_counts_every_incident(db):
+def _read_in_halves(engine, monkeypatch) -> list:
+    """Make metric_points split its read (as it does from SPLIT_ROWS rows on) and record the parts."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE incidents"))  # reltuples and relpages, as autovacuum keeps them
+    monkeypatch.setattr(q, "SPLIT_ROWS", 0)
+    seen, real = [], q._in_one_snapshot
+    monkeypatch.setattr(q, "_in_one_snapshot", lambda *a: seen.append(real(*a)) or seen[-1])
+    return seen
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-read", "two-halves"])
+def test_an_area_across_two_utm_zones_counts_every_incident(db, split, monkeypatch):
     """Cells in zone 35 (24-30 E) for an area reaching west of 24 E: the incidents there are
     stored in zone 34 and transformed at query time; the cells still equal PostGIS point by point."""
     rng = np.random.default_rng(5)
@@ -245,6 +260,7 @@ def test_an_area_across_two_utm_zones_counts_every_incident(db):
         conn.execute(text("INSERT INTO incidents (category, reported_at, geom) VALUES "
                           "('public_order.theft', now(), ST_SetSRID(ST_MakePoint(:x, :y), 4326))"),
                      [{"x": float(x), "y": float(y)} for x, y in zip(lon, lat)])
+    halves = _read_in_halves(db, monkeypatch) if split else None
     with db.connect() as conn:
         zones = dict(conn.execute(text("SELECT utm_srid, count(*) FROM incidents GROUP BY 1")).all())
         cells = q.lattice_cells(conn, IncidentFilter(), area_code="XZ", srid=SRID, shape="square",
@@ -255,3 +271,4 @@ def test_an_area_across_two_utm_zones_counts_every_incident(db):
     assert zones[32634] > 1000 and zones[32635] > 300
     got = {i: float(n) for i, n in zip(cells.ids, cells.count) if n}
     assert got == truth and cells.count.sum() == inside and 1000 < inside < 2500
+    assert not split or (len(halves) == 1 and all(part[0] for part in halves[0]))
