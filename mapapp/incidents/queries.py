@@ -350,11 +350,11 @@ def _tile_sql(conn: Connection, f: IncidentFilter, z: int, x: int, y: int, use_t
     if not dense:
         if use_tally and z <= tally.LEVEL:
             parts, params = _parts(f, z, x, y, tally.LEVEL, True)
-            held = conn.execute(text(f"SELECT coalesce(sum(n), 0) FROM ({parts}) p(cx, cy, top, status, n, sx, sy)"),
+            held = conn.execute(_statement(f"SELECT coalesce(sum(n), 0) FROM ({parts}) p(cx, cy, top, status, n, sx, sy)"),
                                 params).scalar_one()
         else:
             parts, params = _parts(f, z, x, y, z, False)
-            held = conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM ({parts}) p LIMIT {TILE_POINT_CAP + 1}) c"),
+            held = conn.execute(_statement(f"SELECT count(*) FROM (SELECT 1 FROM ({parts}) p LIMIT {TILE_POINT_CAP + 1}) c"),
                                 params).scalar_one()
         dense = held > TILE_POINT_CAP
         if not dense:

@@ -9,7 +9,9 @@ from mapapp.web.setup import ext
 
 
 def incident_filter(allowed: set[str] | None = None) -> filters.IncidentFilter:
-    return filters.parse(request.args, ext()["taxonomy"],
+    # a plain dict (first value of each parameter, as MultiDict.get gives): werkzeug raises and
+    # catches an exception for every parameter a MultiDict lacks, about ten a tile request
+    return filters.parse(request.args.to_dict(), ext()["taxonomy"],
                          allowed=frozenset(allowed) if allowed else None)
 
 
