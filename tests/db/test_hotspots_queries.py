@@ -243,6 +243,7 @@ def _read_in_halves(engine, monkeypatch) -> list:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE incidents"))  # reltuples and relpages, as autovacuum keeps them
     monkeypatch.setattr(q, "SPLIT_ROWS", 0)
+    monkeypatch.setattr(q, "SPLIT_SHARE", 0)
     seen, real = [], q._in_one_snapshot
     monkeypatch.setattr(q, "_in_one_snapshot", lambda *a: seen.append(real(*a)) or seen[-1])
     return seen
