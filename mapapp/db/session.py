@@ -44,8 +44,8 @@ CONNECT_ARGS = {"options": "-c plan_cache_mode=force_custom_plan"}
 def _ping(dbapi_connection: psycopg.Connection) -> bool:
     """The pool's pre-ping: one empty query straight through libpq. SQLAlchemy's own sends the same
     empty query through a cursor and switches autocommit on and off around it (so that it does not
-    open a transaction); that Python work was most of the cost of a checkout (~0.1 of 0.35 ms on a
-    vector tile's request). A dead connection raises, as SQLAlchemy expects, and is replaced."""
+    open a transaction), Python work on every checkout of every request. A dead connection raises,
+    as SQLAlchemy expects, and is replaced (tests/web/test_database_errors.py)."""
     result = dbapi_connection.pgconn.exec_(b"")
     if result.status != psycopg.pq.ExecStatus.EMPTY_QUERY:
         raise psycopg.OperationalError(f"pre-ping failed: {dbapi_connection.pgconn.error_message.decode(errors='replace')}")
