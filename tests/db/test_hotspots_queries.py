@@ -273,3 +273,18 @@ def test_an_area_across_two_utm_zones_counts_every_incident(db, split, monkeypat
     got = {i: float(n) for i, n in zip(cells.ids, cells.count) if n}
     assert got == truth and cells.count.sum() == inside and 1000 < inside < 2500
     assert not split or (len(halves) == 1 and all(part[0] for part in halves[0]))
+
+
+def test_only_a_filter_taking_most_of_the_table_is_read_in_halves(area_db, monkeypatch):
+    """A selective filter goes through the index in one read; splitting the table would scan it all."""
+    with area_db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE incidents"))
+    monkeypatch.setattr(q, "SPLIT_ROWS", 0)
+    seen, real = [], q._in_one_snapshot
+    monkeypatch.setattr(q, "_in_one_snapshot", lambda *a: seen.append(real(*a)) or seen[-1])
+    with area_db.connect() as conn:
+        whole = q.metric_points(conn, IncidentFilter(), area_code="HS", srid=SRID)
+        assert len(seen) == 1
+        one_day = q.metric_points(conn, IncidentFilter(since=NOW - timedelta(hours=12)), area_code="HS", srid=SRID)
+        assert len(seen) == 1  # no second split
+    assert 0 < len(one_day.x) < len(whole.x) / 10
