@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -35,20 +36,23 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 
 def serve(url: str, home: Path, workers: int) -> tuple[subprocess.Popen, int]:
-    """`mapapp serve` on a free loopback port, as production runs it; exits when it does not start."""
+    """`mapapp serve` on a free loopback port, as production runs it; exits when it does not start.
+    Its log goes to a file (named on failure): an unread pipe fills up at 64 KB (a database outage
+    logs a warning per 503), and then the server stalls on its next log line."""
     port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", prefix="mapapp-serve-", suffix=".log", delete=False)
     server = subprocess.Popen([str(ROOT / ".venv/bin/mapapp"), "serve", "--port", str(port), "--workers", str(workers)],
                               env={**os.environ, "DATABASE_URL": url, "MAPAPP_HOME": str(home)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.DEVNULL, stderr=log, text=True)
     for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).close()
             return server, port
         except OSError:
             if server.poll() is not None:
-                sys.exit(f"mapapp serve did not start:\n{server.stderr.read()}")
+                sys.exit(f"mapapp serve did not start (log {log.name}):\n{Path(log.name).read_text()[-4000:]}")
             time.sleep(0.2)
-    sys.exit("mapapp serve did not answer /healthz within 60 s")
+    sys.exit(f"mapapp serve did not answer /healthz within 60 s (log {log.name})")
 
 
 TICK = os.sysconf("SC_CLK_TCK")
