@@ -5,7 +5,6 @@ Incidents are filtered by the one incident filter builder (mapapp.incidents.quer
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -13,7 +12,7 @@ from psycopg.rows import tuple_row
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from mapapp.db.session import driver_cursor
+from mapapp.db.session import can_run_side_by_side, driver_cursor, side_by_side
 from mapapp.hotspots import binning, h3cells
 from mapapp.incidents.filters import IncidentFilter
 from mapapp.incidents.queries import where
@@ -111,9 +110,10 @@ SELECT (SELECT string_agg(f.row, ''::bytea) FROM (
 # With a large table the same-zone rows are read in two halves of its pages at once, on two
 # connections sharing one snapshot (PostgreSQL 15 cannot run string_agg in parallel itself): the
 # statement above takes the first half (and the other zones and the rows outside the area), this
-# one the second: 0.16 s instead of 0.30 s for a million rows on 2 cores. A block range is a TID
-# range scan of half the table, or a filter on an index scan; the halves (from pg_class.relpages,
-# however stale) always cover the table between them, so the sums stay exact.
+# one the second (mapapp.db.session.side_by_side): 0.16 s instead of 0.30 s for a million rows on
+# 2 cores. A block range is a TID range scan of half the table, or a filter on an index scan; the
+# halves (from pg_class.relpages, however stale) always cover the table between them, so the sums
+# stay exact.
 _FIRST_HALF = " AND i.ctid < CAST(:half AS tid)"
 _SECOND_HALF = """
 SELECT string_agg({same_columns}, ''::bytea) FROM incidents i
@@ -210,33 +210,6 @@ def _binary_row(conn: Connection, sql: str, params: dict) -> tuple:
         return cur.execute(str(compiled), compiled.params).fetchone()
 
 
-_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotspot-read")
-
-
-def _in_one_snapshot(engine, statements: list[tuple[str, dict]], common: dict) -> list[tuple]:
-    """Each statement's one row (binary), all run at once on their own connections, all seeing one
-    snapshot: the first exports it (REPEATABLE READ), the others import it before they read."""
-    conns, futures = [], []
-    try:
-        for _ in statements:
-            conns.append(engine.connect().execution_options(isolation_level="REPEATABLE READ"))
-        snapshot = conns[0].execute(text("SELECT pg_export_snapshot()")).scalar_one()
-        if not re.fullmatch(r"[0-9A-F-]+", snapshot):  # SET TRANSACTION SNAPSHOT takes no parameter
-            raise ValueError(f"unexpected snapshot id {snapshot!r}")
-        for conn in conns[1:]:
-            conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-        for conn in conns:
-            conn.execute(text("SELECT set_config('jit', 'off', true)"))  # see metric_points
-        futures = [_pool.submit(_binary_row, conn, sql, {**values, **common})
-                   for conn, (sql, values) in zip(conns[1:], statements[1:])]
-        first = _binary_row(conns[0], statements[0][0], {**statements[0][1], **common})
-        return [first] + [f.result() for f in futures]
-    finally:
-        wait(futures)  # no connection is closed under a read still running
-        for conn in conns:
-            conn.close()
-
-
 @dataclass(frozen=True)
 class MetricPoints:
     """Filtered incidents of an area in metres: x, y, what each adds up and, for a cube, its time
@@ -267,7 +240,7 @@ def metric_points(conn: Connection, f: IncidentFilter, *, area_code: str, srid: 
     values = {**params, **steps, **box, "cut": cut, "area": area_code, "srid": srid}
     rows, pages = conn.execute(text("SELECT reltuples, relpages FROM pg_class WHERE oid = 'incidents'::regclass")).one()
     half = None
-    if rows >= SPLIT_ROWS:
+    if rows >= SPLIT_ROWS and can_run_side_by_side(conn):
         plan = conn.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM incidents i WHERE {cond} AND {_SAME_ZONE}"),
                             values).scalar_one()
         if plan[0]["Plan"]["Plan Rows"] >= SPLIT_SHARE * rows:
@@ -275,15 +248,20 @@ def metric_points(conn: Connection, f: IncidentFilter, *, area_code: str, srid: 
     sql = _METRIC_POINTS.format(cond=cond, same_zone=_SAME_ZONE, other_zone=_OTHER_ZONE,
                                 same_columns=packed("same"), other_columns=packed("other"),
                                 any_columns=packed("any"), first_half=_FIRST_HALF if half else "")
+
+    def read(statement: str):
+        def job(c: Connection) -> tuple:
+            # PostGIS functions are costed so high that the estimate asks for JIT, which spent ~1 s
+            # compiling a statement that runs in a few tenths: off for this transaction
+            c.execute(text("SELECT set_config('jit', 'off', true)"))
+            return _binary_row(c, statement, {**values, "half": half})
+        return job
+
     if half is None:
-        # PostGIS functions are costed so high that the estimate asks for JIT, which spent ~1 s
-        # compiling a statement that runs in a few tenths: off for this transaction
-        conn.execute(text("SELECT set_config('jit', 'off', true)"))
-        inside, outside = _binary_row(conn, sql, values)
+        inside, outside = read(sql)(conn)
     else:
         second = _SECOND_HALF.format(same_columns=packed("same"), cond=cond, same_zone=_SAME_ZONE)
-        (inside, outside), (rest,) = _in_one_snapshot(conn.engine, [(sql, values), (second, values)],
-                                                      {"half": half})
+        (inside, outside), (rest,) = side_by_side(conn.engine, [read(sql), read(second)])
         inside = (inside or b"") + (rest or b"")
     width = 2 + len(extra)
     frame_rows, outside_rows = (np.frombuffer(b or b"", dtype=">f8").reshape(-1, width)

@@ -2,18 +2,16 @@
 candidate stops, cost matrices, route paths, reachability and saved patrols. All in pgRouting/PostGIS."""
 from __future__ import annotations
 
+import functools
 import json
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 
 import numpy as np
 from psycopg.rows import tuple_row
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from mapapp.db.session import driver_cursor
+from mapapp.db.session import can_run_side_by_side, driver_cursor, side_by_side
 from mapapp.patrol.matrix import cover_missing, put_costs
 from mapapp.patrol.network import MODES, ONEWAY_MODES, check_mode, edge_costs
 
@@ -263,21 +261,14 @@ def _pairs_sql(sources: np.ndarray, targets: np.ndarray) -> str:
 
 
 def _fetch_side_by_side(conn: Connection, jobs: list[tuple[str, tuple]]) -> list[tuple]:
-    """Rows of several queries, the first on the caller's connection and the others at the same
-    time on other connections of its engine: PostgreSQL runs a query on one core, and pgRouting's
-    matrix on two takes about half the time. Only when the caller's transaction has written
-    nothing (so every connection reads the same network); one after another otherwise."""
-    wrote = conn.execute(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")).scalar()
-    if wrote or len(jobs) < 2 or (os.cpu_count() or 1) < 2:
+    """Rows of several queries run at the same time on connections of the engine
+    (mapapp.db.session.side_by_side): PostgreSQL runs a query on one core, and pgRouting's matrix
+    on two takes about half the time. One after another on conn when it cannot (one core, or its
+    transaction has written to the network the others would not see)."""
+    if len(jobs) < 2 or not can_run_side_by_side(conn):
         return [r for sql, params in jobs for r in _fetch_binary(conn, sql, params)]
-    with ExitStack() as stack:
-        others = [stack.enter_context(conn.engine.connect()) for _ in jobs[1:]]
-        pool = stack.enter_context(ThreadPoolExecutor(len(others)))
-        later = [pool.submit(_fetch_binary, other, sql, params) for other, (sql, params) in zip(others, jobs[1:])]
-        rows = _fetch_binary(conn, *jobs[0])
-        for job in later:
-            rows += job.result()
-    return rows
+    parts = side_by_side(conn.engine, [functools.partial(_fetch_binary, sql=sql, params=params) for sql, params in jobs])
+    return [r for part in parts for r in part]
 
 
 _PAIRS = "SELECT start_vid, end_vid, agg_cost FROM pgr_dijkstraCost(%s, %s, directed => true)"

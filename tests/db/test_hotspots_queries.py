@@ -244,8 +244,8 @@ def _read_in_halves(engine, monkeypatch) -> list:
         conn.execute(text("VACUUM incidents"))  # reltuples and relpages; no ANALYZE: its column statistics would outlive the test and change later tests' plans
     monkeypatch.setattr(q, "SPLIT_ROWS", 0)
     monkeypatch.setattr(q, "SPLIT_SHARE", 0)
-    seen, real = [], q._in_one_snapshot
-    monkeypatch.setattr(q, "_in_one_snapshot", lambda *a: seen.append(real(*a)) or seen[-1])
+    seen, real = [], q.side_by_side
+    monkeypatch.setattr(q, "side_by_side", lambda *a: seen.append(real(*a)) or seen[-1])
     return seen
 
 
@@ -290,8 +290,8 @@ def test_only_a_filter_taking_most_of_the_table_is_read_in_halves(analysed, monk
     """A selective filter goes through the index in one read; splitting the table would scan it all."""
     area_db = analysed
     monkeypatch.setattr(q, "SPLIT_ROWS", 0)
-    seen, real = [], q._in_one_snapshot
-    monkeypatch.setattr(q, "_in_one_snapshot", lambda *a: seen.append(real(*a)) or seen[-1])
+    seen, real = [], q.side_by_side
+    monkeypatch.setattr(q, "side_by_side", lambda *a: seen.append(real(*a)) or seen[-1])
     with area_db.connect() as conn:
         whole = q.metric_points(conn, IncidentFilter(), area_code="HS", srid=SRID)
         assert len(seen) == 1
