@@ -118,8 +118,9 @@ def side_by_side(engine: Engine, jobs: list[Callable[[Connection], T]]) -> list[
         snapshot = conns[0].execute(text("SELECT pg_export_snapshot()")).scalar_one()
         if not re.fullmatch(r"[0-9A-F-]+", snapshot):  # SET TRANSACTION SNAPSHOT takes no parameter
             raise ValueError(f"unexpected snapshot id {snapshot!r}")
-        for conn in conns[1:]:
-            conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        for conn in conns[1:]:  # the transaction's first statement: through the driver, since
+            # SQLAlchemy's begin would first run the engine's begin listeners (the audit binding)
+            conn.connection.driver_connection.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         # entered last, left first: every job has ended before any connection is closed
         pool = stack.enter_context(ThreadPoolExecutor(len(jobs) - 1))
         later = [pool.submit(job, conn) for job, conn in zip(jobs[1:], conns[1:])]

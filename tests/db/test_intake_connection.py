@@ -42,3 +42,14 @@ def test_a_lost_connection_is_invalidated_not_rolled_back_or_pooled(engine):
             assert again.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
     finally:
         own.dispose()
+
+
+def test_side_by_side_jobs_share_one_snapshot_on_an_engine_with_begin_listeners(engine):
+    """The CLI's engine (and the web app's, for writes) binds the audit actor when a transaction
+    begins; importing the snapshot must still be each connection's first statement."""
+    from mapapp.db.session import _engine, side_by_side
+
+    eng = _engine(engine.url.render_as_string(hide_password=False), "cli:test")
+    seen = side_by_side(eng, [lambda c: c.execute(text("SELECT pg_current_snapshot()::text, "
+                                                      "current_setting('mapapp.actor', true)")).one()] * 3)
+    assert len({snap for snap, _ in seen}) == 1 and {actor for _, actor in seen} == {"cli:test"}
