@@ -7,7 +7,9 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Computed, Date, DateTime, Float, ForeignKey,
                         Index, Integer, LargeBinary, String, Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import base as postgresql_base
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 SRID = 4326
 ADMIN_LEVELS = ("district", "street", "community")
@@ -23,6 +25,17 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 class Base(DeclarativeBase):
     pass
+
+
+class Xid8(UserDefinedType):
+    """PostgreSQL's 64-bit transaction id (xid8), which SQLAlchemy has no type for."""
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "xid8"
+
+
+postgresql_base.ischema_names.setdefault("xid8", Xid8)  # so reflection (alembic's comparison) knows it
 
 
 class AdminArea(Base):
@@ -180,6 +193,8 @@ class IncidentEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # the writing transaction (migration 0014): what the changes feed and the tile version go by
+    txid: Mapped[int] = mapped_column(Xid8, server_default=func.pg_current_xact_id(), index=True)
 
 
 class KeyPlace(Base):

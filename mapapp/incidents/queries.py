@@ -8,6 +8,7 @@ from dataclasses import replace
 from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
 
+from mapapp.audit import queries as audit_q
 from mapapp.db.session import driver_cursor
 from mapapp.incidents import tally
 from mapapp.incidents.filters import OPEN_STATUSES, IncidentFilter
@@ -163,11 +164,12 @@ def last_id(conn: Connection) -> int:
     return conn.execute(text("SELECT coalesce(max(id), 0) FROM incidents")).scalar_one()
 
 
-def record_reports(conn: Connection, after_id: int, actor: str, note: str) -> int:
-    """The first history step of incidents loaded in bulk (ids above `after_id` without one)."""
-    return conn.execute(text("""
+def record_reports(conn: Connection, after_id: int, note: str, actor: str | None = None) -> int:
+    """The first history step of incidents loaded in bulk (ids above `after_id` without one), by
+    `actor` or, without one, whoever the connection acts for (as the audit triggers name them)."""
+    return conn.execute(text(f"""
         INSERT INTO incident_events (incident_id, action, to_status, actor, note)
-        SELECT i.id, 'report', i.status, :a, :n FROM incidents i
+        SELECT i.id, 'report', i.status, coalesce(:a, {audit_q.ACTOR}), :n FROM incidents i
          WHERE i.id > :after AND NOT EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = i.id)
          ORDER BY i.id"""), {"after": after_id, "a": actor, "n": note}).rowcount
 
@@ -205,16 +207,36 @@ def apply_transition(conn: Connection, incident_id: int, action: str, current: s
                  {"i": incident_id, "a": action, "f": current, "t": target, "u": actor, "n": note})
 
 
-def last_event(conn: Connection) -> int:
-    return conn.execute(text("SELECT coalesce(max(id), 0) FROM incident_events")).scalar_one()
+def changes_cursor(conn: Connection) -> str:
+    """Where the changes feed starts: the current snapshot (see changed_since)."""
+    return conn.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
 
 
-def changed_since(conn: Connection, event_id: int, cap: int = 500) -> tuple[int, list[int]]:
-    """Incidents reported or moved after history event `event_id`, and the newest event id."""
-    rows = conn.execute(text("SELECT id, incident_id FROM incident_events WHERE id > :e ORDER BY id LIMIT :cap"),
-                        {"e": event_id, "cap": cap}).all()
-    last = rows[-1][0] if rows else event_id
-    return last, sorted({r[1] for r in rows})
+def changed_since(conn: Connection, cursor: str | int, cap: int = 500) -> tuple[str, list[int], bool, bool]:
+    """Incidents with a history step committed since `cursor` was handed out: (next cursor, their
+    ids (the `cap` most recently changed), whether more changed, whether the cursor was reset).
+
+    The cursor is the snapshot of the previous read. A step is new when its transaction
+    (incident_events.txid, migration 0014) was not visible in that snapshot: committed since, in
+    whatever order, so a step whose id is below one already reported is not skipped, as it was
+    when the cursor was an event id. A cursor from the future (the database was restored or
+    recreated) reports nothing and starts afresh. A plain number is such an old event-id cursor,
+    from a page opened before the change: it is answered the old way once."""
+    if isinstance(cursor, int):
+        new = "e.id > :c"
+        ahead = "false"
+    else:
+        new = ("e.txid >= pg_snapshot_xmin(CAST(:c AS pg_snapshot)) "
+               "AND NOT pg_visible_in_snapshot(e.txid, CAST(:c AS pg_snapshot))")
+        ahead = "pg_snapshot_xmax(CAST(:c AS pg_snapshot)) > pg_snapshot_xmax(pg_current_snapshot())"
+    now, reset, ids = conn.execute(text(f"""
+        SELECT pg_current_snapshot()::text, {ahead},
+               ARRAY(SELECT e.incident_id FROM incident_events e WHERE {new}
+                      GROUP BY e.incident_id ORDER BY max(e.id) DESC LIMIT :cap)"""),
+        {"c": cursor, "cap": cap + 1}).one()
+    if reset:
+        return now, [], False, True
+    return now, sorted(ids[:cap]), len(ids) > cap, False
 
 
 KPI_LEVELS = {  # level -> (code, name) columns of the joined row
@@ -259,8 +281,17 @@ TILE_GRID = 16  # clusters: 16 x 16 cells a tile below TILE_POINT_ZOOM, so at mo
 MERCATOR_HALF = 20037508.342789244  # half the Web Mercator world width in metres
 
 
-VERSION_SQL = ("(SELECT coalesce(max(id), 0) FROM incidents) || '.' || "
-               "(SELECT coalesce(max(id), 0) FROM incident_events)")
+# The data version, told by the transactions whose history steps are visible (migration 0014): every
+# transaction below the snapshot's xmin has ended, so the steps below it can no longer change and the
+# largest of their txids names them all; the few at or above it (committed, while an older one still
+# runs) are listed, hashed. Equal versions mean equal visible steps, and so equal incidents: every
+# write of an incident records a step in the same transaction. Largest ids could not say that: ids are
+# taken at insert, so a lower one can commit after a higher one has been read.
+VERSION_SQL = """((SELECT coalesce(max(txid), '0')::text FROM incident_events
+                   WHERE txid < pg_snapshot_xmin(pg_current_snapshot())) || '.' ||
+                  (SELECT coalesce(left(md5(string_agg(t::text, ',' ORDER BY t)), 12), '0')
+                     FROM (SELECT DISTINCT txid AS t FROM incident_events
+                            WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())) r))"""
 
 
 def data_version(conn: Connection) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from mapapp.audit import queries as audit
 from mapapp.errors import UserError
+from mapapp.incidents import queries as incident_q
 from mapapp.incidents import taxonomy as taxonomy_mod
 from mapapp.incidents import workflow
 from mapapp.io import queries as q
@@ -143,10 +144,12 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
                 datum: str = "wgs84", mapping: dict | None = None, constants: dict | None = None,
                 skip_bad: bool = False, rejects_path: Path | None = None,
                 gpkg_layer: str | None = None, plan: str | None = None, publish: bool = False,
-                shift_time_to_now: bool = False,
+                shift_time_to_now: bool = False, report_note: str | None = None,
                 progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Load FILE into LAYER in one transaction (the caller's, when `bind` is a connection).
-    A bad row loads nothing unless skip_bad."""
+    A bad row loads nothing unless skip_bad. Incidents get their first history step ("report",
+    with `report_note`), as incidents taken in one by one do: the case history, the changes feed
+    and the tile version go by those steps."""
     spec = layer_spec(layer)
     if shift_time_to_now and layer != "incidents":
         raise UserError("shift_time_to_now applies to simulated incidents only", field="shift_time_to_now")
@@ -197,6 +200,7 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
             for r in records:
                 r["plan_id"] = plan_id
         rows = [r.pop("_row") for r in records]
+        before = incident_q.last_id(conn) if layer == "incidents" else 0
         for start in range(0, len(records), BATCH):
             try:
                 q.insert_many(conn, layer, records[start:start + BATCH])
@@ -210,6 +214,8 @@ def import_file(bind: Engine | Connection, layer: str, path: Path, *, crs: str |
         report.loaded = len(records)
         audit.record(conn, None, "import", layer, path.name,
                      after={"loaded": report.loaded, "rejected": report.rejected, "read": report.read})
+        if layer == "incidents" and records:
+            incident_q.record_reports(conn, before, report_note or f"imported from {path.name}")
         if layer == "streets" and records:
             from mapapp.patrol.queries import rebuild_network
 

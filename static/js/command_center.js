@@ -207,12 +207,12 @@
     },
 
     poll: function () {
-      fetch(cfg.urls.changes + (lastEvent === null ? "" : "?after=" + lastEvent), {credentials: "same-origin"})
+      fetch(cfg.urls.changes + (lastEvent === null ? "" : "?after=" + encodeURIComponent(lastEvent)), {credentials: "same-origin"})
         .then(function (r) { return r.json(); })
         .then(function (ch) {
           var first = lastEvent === null;
-          lastEvent = ch.last;
-          if (!first && ch.changed.length) { api.loadIncidents(); api.loadLatest(ch.changed); api.refreshTiles(); }
+          lastEvent = ch.last;  // opaque: the server's snapshot at this read
+          if (!first && (ch.changed.length || ch.reset)) { api.loadIncidents(); api.loadLatest(ch.changed); api.refreshTiles(); }
         })
         .catch(function () { /* the next poll tries again */ })
         .then(function () { setTimeout(api.poll, POLL_MS); });

@@ -65,6 +65,10 @@ def test_incidents_csv_loads_and_the_trigger_assigns_grids(city):
     assert [(r[0], r[1]) for r in rows] == [("G1", "C1"), ("G2", "C1")]
     assert rows[0][2].hour == 8 and rows[1][2].hour == 1  # naive = UTC; +08:00 converted
     assert rows[1][3] == "a description, with a comma"
+    with city.connect() as conn:  # each case starts its history, as intake through the API does
+        steps = conn.execute(text("SELECT e.action, e.to_status = i.status, e.note, e.actor LIKE 'db:%' "
+                                  "FROM incidents i JOIN incident_events e ON e.incident_id = i.id ORDER BY i.id")).all()
+    assert steps == [("report", True, "imported from incidents.csv", True)] * 2
 
 
 def test_one_bad_row_loads_nothing_and_names_the_row(city, tmp_path, monkeypatch):

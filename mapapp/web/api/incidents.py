@@ -1,6 +1,7 @@
 """Incidents: the paged GeoJSON list, intake, one case with its history, workflow transitions."""
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -65,15 +66,30 @@ def latest_incidents():
 @bp.get("/api/incidents/changes")
 @login_required
 def changes():
-    """What changed after history event `after` (new incidents, status changes): the map polls this."""
+    """What was committed since cursor `after` (new incidents, status changes): the map polls this.
+    Without `after` it only hands out a cursor; `last` is the cursor for the next call."""
     raw = request.args.get("after", "")
     with ext()["engine"].connect() as conn:
         if raw == "":
-            return jsonify({"last": q.last_event(conn), "changed": []})
-        if not raw.isdigit():
-            raise ParamError("after must be an event number returned by this endpoint", field="after")
-        last, changed = q.changed_since(conn, int(raw))
-    return jsonify({"last": last, "changed": changed})
+            return jsonify({"last": q.changes_cursor(conn), "changed": [], "more": False, "reset": False})
+        last, changed, more, reset = q.changed_since(conn, _cursor(raw))
+    return jsonify({"last": last, "changed": changed, "more": more, "reset": reset})
+
+
+SNAPSHOT = re.compile(r"(\d{1,19}):(\d{1,19}):((?:\d{1,19},)*\d{1,19})?")
+
+
+def _cursor(raw: str) -> str | int:
+    """A changes cursor as handed out (a snapshot, xmin:xmax:running ids), or an older page's event number."""
+    if raw.isdigit() and len(raw) <= 19:
+        return int(raw)
+    m = SNAPSHOT.fullmatch(raw)
+    if m:
+        xmin, xmax = int(m[1]), int(m[2])
+        running = [int(v) for v in m[3].split(",")] if m[3] else []
+        if xmin <= xmax and all(xmin <= v < xmax for v in running) and running == sorted(running):
+            return raw
+    raise ParamError("after must be the value of 'last' returned by this endpoint", field="after")
 
 
 def _json_body() -> dict:
@@ -150,9 +166,9 @@ def import_incidents():
     with tempfile.TemporaryDirectory() as tmp, ext()["engine"].begin() as conn:
         path = Path(tmp) / f"upload{suffix}"
         upload.save(path)
-        before = q.last_id(conn)
         try:
-            report = import_file(conn, "incidents", path, crs=crs, datum=datum)
+            report = import_file(conn, "incidents", path, crs=crs, datum=datum,
+                                 report_note=f"bulk intake: {upload.filename}")
         except ImportRejected as exc:
             rejects = [{"row": r.row, "field": r.field, "reason": r.reason} for r in exc.report.rejects[:200]]
             raise UserError(f"nothing was imported: {exc.report.rejected} of {exc.report.read} rows rejected",
@@ -161,7 +177,6 @@ def import_incidents():
                                    "rejects": rejects}) from exc
         except ValueError as exc:
             raise UserError(str(exc), field="file") from exc
-        q.record_reports(conn, before, g.user["name"], f"bulk intake: {upload.filename}")
     resp = jsonify({"read": report.read, "loaded": report.loaded, "notes": report.notes})
     resp.status_code = 201
     return resp
