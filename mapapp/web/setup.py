@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -31,6 +33,30 @@ def _secret_key(settings: Settings) -> str:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+class OutageLog:
+    """Logs a database outage in one line, then at most one line every `every` seconds while it
+    lasts, saying how many more requests were answered 503 meanwhile. A multi-line warning for
+    each of them filled ~480 KB of log in a 2 s restart under load (bench_load --fault). Written
+    here: the standard logging module has no rate limit, and it is a few lines."""
+
+    def __init__(self, every: float = 10.0):
+        self.every = every
+        self.last = float("-inf")
+        self.held = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, logger, exc: BaseException) -> None:
+        with self.lock:
+            now = time.monotonic()
+            if now - self.last < self.every:
+                self.held += 1
+                return
+            held, self.held, self.last = self.held, 0, now
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        more = f" ({held} more answered 503 since the last line)" if held else ""
+        logger.warning("database unavailable: %s%s", lines[0] if lines else type(exc).__name__, more)
 
 
 def configure(app: Flask, settings: Settings) -> None:
@@ -62,6 +88,8 @@ def configure(app: Flask, settings: Settings) -> None:
     def _user_error(exc: UserError):
         return jsonify(exc.as_json()), exc.status
 
+    outage_log = OutageLog()
+
     @app.errorhandler(DBAPIError)
     @app.errorhandler(psycopg.Error)  # raised unwrapped from hooks on the raw connection (audit binding)
     def _database_down(exc: DBAPIError | psycopg.Error):
@@ -71,7 +99,7 @@ def configure(app: Flask, settings: Settings) -> None:
         # a lost connection shows as OperationalError, or InterfaceError when psycopg finds it closed
         # the database is unreachable or restarting: nothing was written (each write is one
         # transaction), the client may retry; the pool's pre-ping reconnects when it is back
-        app.logger.warning("database unavailable: %s", getattr(exc, "orig", exc))
+        outage_log(app.logger, exc)
         resp = jsonify({"error": "database_unavailable",
                         "message": "the database is not reachable right now; nothing was written, try again"})
         resp.headers["Retry-After"] = "5"

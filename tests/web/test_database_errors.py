@@ -82,3 +82,25 @@ def test_pooled_connections_whose_server_process_died_are_replaced(app, city, en
         assert client.get("/api/incidents?limit=1", headers=token).status_code == 200
     with app_engine.connect() as c:
         assert c.connection.driver_connection.info.backend_pid not in pids
+
+
+def test_an_outage_is_logged_in_one_line_then_at_most_once_every_ten_seconds(app, caplog, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("mapapp.web.setup.time.monotonic", lambda: clock[0])
+    error = OperationalError("SELECT 1", {}, Exception(
+        "connection failed: connection to server on socket \"/x/.s.PGSQL.5432\" failed\n"
+        "\tIs the server running locally and accepting connections on that socket?"))
+    caplog.set_level("WARNING", logger=app.logger.name)
+
+    def answer():
+        with app.test_request_context("/api/incidents", method="POST"):
+            assert app.make_response(app.handle_user_exception(error)).status_code == 503
+
+    for _ in range(50):
+        answer()
+    clock[0] += 10.5
+    answer()
+    lines = [r.getMessage() for r in caplog.records if r.name == app.logger.name]
+    assert lines == ['database unavailable: connection failed: connection to server on socket "/x/.s.PGSQL.5432" failed',
+                     'database unavailable: connection failed: connection to server on socket "/x/.s.PGSQL.5432" failed'
+                     " (49 more answered 503 since the last line)"]
