@@ -281,17 +281,8 @@ TILE_GRID = 16  # clusters: 16 x 16 cells a tile below TILE_POINT_ZOOM, so at mo
 MERCATOR_HALF = 20037508.342789244  # half the Web Mercator world width in metres
 
 
-# The data version, told by the transactions whose history steps are visible (migration 0014): every
-# transaction below the snapshot's xmin has ended, so the steps below it can no longer change and the
-# largest of their txids names them all; the few at or above it (committed, while an older one still
-# runs) are listed, hashed. Equal versions mean equal visible steps, and so equal incidents: every
-# write of an incident records a step in the same transaction. Largest ids could not say that: ids are
-# taken at insert, so a lower one can commit after a higher one has been read.
-VERSION_SQL = """((SELECT coalesce(max(txid), '0')::text FROM incident_events
-                   WHERE txid < pg_snapshot_xmin(pg_current_snapshot())) || '.' ||
-                  (SELECT coalesce(left(md5(string_agg(t::text, ',' ORDER BY t)), 12), '0')
-                     FROM (SELECT DISTINCT txid AS t FROM incident_events
-                            WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())) r))"""
+# The data version: changes whenever a history step commits, in whatever order (migrations 0014, 0015).
+VERSION_SQL = "incident_data_version()"
 
 
 def data_version(conn: Connection) -> str:

@@ -107,7 +107,7 @@ def configure(app: Flask, settings: Settings) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        if request.path.startswith(("/api/", "/tiles/", "/open311/")) or request.accept_mimetypes.best == "application/json":
             return jsonify({"error": exc.name.lower().replace(" ", "_"),
                             "message": exc.description}), exc.code
         return exc

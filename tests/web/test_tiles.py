@@ -91,3 +91,9 @@ def test_etag_304_and_version(viewer, dispatcher):
 
 def test_tiles_need_login(app, city):
     assert app.test_client().get("/tiles/incidents/0/0/0.pbf").status_code == 401
+
+
+def test_a_tile_with_an_unknown_token_is_a_401_in_json(app, city):
+    x, y = tile_of(24.942, 60.163, 13)
+    r = app.test_client().get(f"/tiles/incidents/13/{x}/{y}.pbf", headers={"Authorization": "Bearer mapapp_nope"})
+    assert r.status_code == 401 and r.is_json and "token" in r.json["message"]
