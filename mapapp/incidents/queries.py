@@ -301,7 +301,8 @@ def _cell(m: str, level: int) -> tuple[str, str]:
 def _parts(f: IncidentFilter, z: int, x: int, y: int, level: int, use_tally: bool,
            tag: str = "r") -> tuple[str, dict]:
     """Rows (cx, cy, top, status, n, sx, sy) at cell `level` that add up to the incidents of tile
-    z/x/y under the filter: tallies for whole months and days, raw rows for the rest."""
+    z/x/y under the filter: tallies for whole months and days, raw rows for the rest (negative
+    for those of a whole day that fall outside the range)."""
     cx0, cx1, cy0, cy1 = tally.cell_range(z, x, y, level)
     params = {"cx0": cx0, "cx1": cx1, "cy0": cy0, "cy1": cy1, "z": z, "x": x, "y": y}
     selects = []
@@ -328,19 +329,20 @@ def _parts(f: IncidentFilter, z: int, x: int, y: int, level: int, use_tally: boo
             params[f"d{j}a"], params[f"d{j}b"] = d0, d1
             selects.append(f"SELECT {cols} FROM incident_tally_day WHERE {same} "
                            f"AND day >= :d{j}a AND day < :d{j}b")
-        raw = [replace(f, since=a, until=b) for a, b in period.raw]
+        raw = [(replace(f, since=a, until=b), "") for a, b in period.raw]
+        raw += [(replace(f, since=a, until=b), "-") for a, b in period.minus]  # counted in a whole day
         if period.undated:
-            raw.append(replace(f, since=None, until=None))
+            raw.append((replace(f, since=None, until=None), ""))
     else:
-        raw = [f]
+        raw = [(f, "")]
     cx, cy = _cell("m", level)
-    for j, rf in enumerate(raw):
+    for j, (rf, sign) in enumerate(raw):
         cond, p = where(rf, prefix=f"{tag}{j}_")
         if use_tally and rf.since is None and rf.until is None:
             cond += " AND i.reported_at IS NULL"
         params.update(p)
         selects.append(f"""
-            SELECT c.cx, c.cy, split_part(i.category, '.', 1), i.status, 1, ST_X(c.m), ST_Y(c.m)
+            SELECT c.cx, c.cy, split_part(i.category, '.', 1), i.status, {sign}1, {sign}ST_X(c.m), {sign}ST_Y(c.m)
               FROM incidents i
               CROSS JOIN LATERAL (SELECT m, {cx} AS cx, {cy} AS cy FROM ST_Transform(i.geom, 3857) AS m) c
              WHERE i.geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AND {cond}

@@ -82,6 +82,10 @@ FILTERS = [
     {"since": "30d"},
     {"since": (NOW - timedelta(days=45, hours=5)).isoformat(), "until": (NOW - timedelta(days=3, hours=7)).isoformat()},
     {"until": (NOW - timedelta(days=20, minutes=17)).isoformat()},
+    # ends early and late in their days: whole days less raw rows, and partial days plus raw rows
+    {"since": f"{(NOW - timedelta(days=40)).date()}T02:10:00+00:00", "until": f"{(NOW - timedelta(days=5)).date()}T21:30:00+00:00"},
+    {"since": f"{(NOW - timedelta(days=40)).date()}T19:00:00+00:00", "until": f"{(NOW - timedelta(days=5)).date()}T03:00:00+00:00"},
+    {"since": f"{(NOW - timedelta(days=9)).date()}T01:00:00+00:00", "until": f"{(NOW - timedelta(days=9)).date()}T23:00:00+00:00"},
     {"category": "public_order,safety"},
     {"category": "public_order.noise"},
     {"status": "open"},

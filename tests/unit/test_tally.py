@@ -32,11 +32,29 @@ def test_unbounded_is_all_months_and_undated():
     assert p == tally.Period(months=(None, None), undated=True)
 
 
-def test_thirty_days_from_mid_day():
-    p = tally.split(t(2026, 10, 24, 9, 41), None)
-    assert p.raw == ((t(2026, 10, 24, 9, 41), t(2026, 10, 25)),)
+def test_thirty_days_from_the_afternoon_add_the_rest_of_that_day():
+    p = tally.split(t(2026, 10, 24, 15, 41), None)
+    assert p.raw == ((t(2026, 10, 24, 15, 41), t(2026, 10, 25)),) and p.minus == ()
     assert p.days == ((date(2026, 10, 25), date(2026, 11, 1)),)
     assert p.months == (date(2026, 11, 1), None) and not p.undated
+
+
+def test_thirty_days_from_the_morning_take_the_whole_day_less_its_start():
+    p = tally.split(t(2026, 10, 24, 0, 8), None)  # the map's default just after midnight
+    assert p.raw == () and p.minus == ((t(2026, 10, 24), t(2026, 10, 24, 0, 8)),)
+    assert p.days == ((date(2026, 10, 24), date(2026, 11, 1)),)
+
+
+def test_an_evening_end_takes_the_whole_day_less_its_rest():
+    p = tally.split(t(2026, 3, 5), t(2026, 3, 9, 21))
+    assert p.days == ((date(2026, 3, 5), date(2026, 3, 10)),)
+    assert p.raw == () and p.minus == ((t(2026, 3, 9, 21), t(2026, 3, 10)),)
+
+
+def test_most_of_one_day_is_the_day_less_both_ends():
+    p = tally.split(t(2026, 3, 5, 1), t(2026, 3, 5, 23))
+    assert p.days == ((date(2026, 3, 5), date(2026, 3, 6)),) and p.raw == ()
+    assert p.minus == ((t(2026, 3, 5), t(2026, 3, 5, 1)), (t(2026, 3, 5, 23), t(2026, 3, 6)))
 
 
 def test_within_one_day_is_raw_only():
@@ -57,6 +75,10 @@ def test_other_time_zones_are_read_as_utc():
 
 @pytest.mark.parametrize("since,until", [
     (t(2025, 12, 30, 13), t(2026, 3, 2, 1)),
+    (t(2025, 12, 30, 3), t(2026, 3, 2, 13)),
+    (t(2026, 1, 31, 0, 5), t(2026, 2, 28, 23, 55)),
+    (t(2026, 1, 31, 14), t(2026, 1, 31, 15)),
+    (t(2026, 1, 31, 2), t(2026, 1, 31, 22)),
     (t(2026, 1, 1), t(2026, 2, 1)),
     (t(2026, 1, 31, 23), t(2026, 2, 1, 1)),
     (None, t(2026, 2, 14, 12)),
@@ -68,12 +90,14 @@ def test_pieces_cover_every_day_exactly_once(since, until):
     hi = until.date() + timedelta(days=3)
     whole = covered_days(p, lo, hi)
     assert len(whole) == len(set(whole))
-    raw_seconds = sum((b - a).total_seconds() for a, b in p.raw)
+    raw_seconds = sum((b - a).total_seconds() for a, b in p.raw) - sum((b - a).total_seconds() for a, b in p.minus)
     start = since or t(lo.year, lo.month, lo.day)
     in_range = [d for d in whole if d >= start.date()]
     assert len(in_range) * 86400 + raw_seconds == (until - start).total_seconds()
+    for a, b in p.minus:  # taken away from a day the tallies count whole
+        assert b - a < timedelta(hours=12) and a.date() in whole
     for a, b in p.raw:
-        assert b - a < timedelta(days=1)
+        assert b - a <= (timedelta(hours=12) if p.months or p.days else timedelta(days=2))
 
 
 def test_what_the_tallies_can_answer():
