@@ -1,6 +1,7 @@
 """The engine for the configured database (DATABASE_URL or the embedded cluster) and the PostGIS check."""
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -46,15 +47,33 @@ def database_url(settings: Settings, owner: bool = False) -> str:
 CONNECT_ARGS = {"options": "-c plan_cache_mode=force_custom_plan"}
 
 
+_UNPINGED = contextvars.ContextVar("mapapp_unpinged", default=False)
+
+
 def _ping(dbapi_connection: psycopg.Connection) -> bool:
     """The pool's pre-ping: one empty query straight through libpq. SQLAlchemy's own sends the same
     empty query through a cursor and switches autocommit on and off around it (so that it does not
     open a transaction), Python work on every checkout of every request. A dead connection raises,
-    as SQLAlchemy expects, and is replaced (tests/web/test_database_errors.py)."""
+    as SQLAlchemy expects, and is replaced (tests/web/test_database_errors.py). Skipped inside
+    unpinged()."""
+    if _UNPINGED.get():
+        return True
     result = dbapi_connection.pgconn.exec_(b"")
     if result.status != psycopg.pq.ExecStatus.EMPTY_QUERY:
         raise psycopg.OperationalError(f"pre-ping failed: {dbapi_connection.pgconn.error_message.decode(errors='replace')}")
     return True
+
+
+@contextmanager
+def unpinged() -> Iterator[None]:
+    """Check connections out without the pre-ping, for a caller whose first statement is a read it
+    runs once more on a fresh connection when the pooled one turns out dead (invalidated):
+    the ping's round trip saved on every web request (mapapp.web.auth)."""
+    token = _UNPINGED.set(True)
+    try:
+        yield
+    finally:
+        _UNPINGED.reset(token)
 
 
 @lru_cache(maxsize=8)

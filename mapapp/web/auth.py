@@ -11,14 +11,16 @@ import hmac
 import secrets
 from urllib.parse import urlparse
 
+import psycopg
 from flask import (Blueprint, Flask, abort, current_app, g, has_request_context, jsonify, redirect,
                    render_template, request, session, url_for)
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 
 from mapapp.accounts import queries as accounts
 from mapapp.audit import queries as audit
 from mapapp.web import policy, security
-from mapapp.web.setup import ext, request_connection
+from mapapp.web.setup import drop_request_connection, ext, request_connection
 
 bp = Blueprint("auth", __name__)
 LOGIN_MAX_FAILURES = 5  # per account and address ...
@@ -36,10 +38,10 @@ def _load_user() -> None:
     if token is None and request.path.startswith("/open311/"):
         token = request.values.get("api_key")  # GeoReport v2 clients send the key as a parameter
     if token:
-        conn = request_connection()
         view = current_app.view_functions.get(request.endpoint)
         continues = getattr(view, "continues_auth_transaction", False)
-        g.user = accounts.user_for_token(conn, token, audit_ip=(request.remote_addr or "") if continues else None)
+        ip = (request.remote_addr or "") if continues else None
+        conn, g.user = _first_read(lambda c: accounts.user_for_token(c, token, audit_ip=ip))
         if g.user is None or not continues:
             conn.rollback()
         g.via_token = True
@@ -48,11 +50,26 @@ def _load_user() -> None:
         return
     g.via_token = False
     if "user_id" in session:
-        conn = request_connection()
-        g.user = accounts.user_by_id(conn, session["user_id"])
+        conn, g.user = _first_read(lambda c: accounts.user_by_id(c, session["user_id"]))
         conn.rollback()
         if g.user is None:
             session.clear()
+
+
+def _first_read(read):
+    """(connection, read(connection)) for the request's first statement, on its connection checked
+    out without the pool's pre-ping (a round trip less on every request). A pooled connection
+    that turns out dead is given back (invalidated, as after a failed ping) and the read runs
+    once more on a fresh, pinged one; a database that is down still answers 503."""
+    conn = request_connection(ping=False)
+    try:
+        return conn, read(conn)
+    except (DBAPIError, psycopg.Error):
+        if not conn.invalidated:  # not a lost connection
+            raise
+    drop_request_connection()
+    conn = request_connection()
+    return conn, read(conn)
 
 
 def csrf_token() -> str:

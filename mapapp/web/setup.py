@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import nullcontext
 import threading
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from flask import Flask, current_app, g, jsonify, request, send_from_directory
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from mapapp.db.session import check_postgis, get_engine
+from mapapp.db.session import check_postgis, get_engine, unpinged
 from mapapp.errors import UserError
 from mapapp.incidents import taxonomy
 from mapapp.settings import Settings
@@ -129,14 +130,17 @@ def configure(app: Flask, settings: Settings) -> None:
         app.register_blueprint(bp)
 
 
-def request_connection():
+def request_connection(ping: bool = True):
     """This request's own database connection, checked out on first use and returned when the
     request ends: authentication and the busiest views (tiles, intake) share one pool checkout
-    and pre-ping instead of taking two. It is left outside any transaction for the next user.
-    For a view marked with reads_one_statement_at_a_time it runs in autocommit."""
+    instead of taking two. It is left outside any transaction for the next user. For a view
+    marked with reads_one_statement_at_a_time it runs in autocommit. ping=False: checked out
+    without the pool's pre-ping, for authentication, which reads first and, when the connection
+    turns out dead, reads again on a fresh one (mapapp.web.auth.first_read)."""
     conn = g.get("_db")
     if conn is None:
-        conn = g._db = ext()["engine"].connect()
+        with nullcontext() if ping else unpinged():
+            conn = g._db = ext()["engine"].connect()
         view = current_app.view_functions.get(request.endpoint)
         if getattr(view, "autocommit_reads", False):
             conn = g._db = conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -150,6 +154,11 @@ def reads_one_statement_at_a_time(view):
     busiest read, a vector tile (bench_incidents), whose endpoint/bare-query ratio is a goal."""
     view.autocommit_reads = True
     return view
+
+
+def drop_request_connection() -> None:
+    """Give back this request's connection (after it was lost); the next request_connection() takes another."""
+    _return_connection(None)
 
 
 def _return_connection(_exc) -> None:

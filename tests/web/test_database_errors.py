@@ -62,12 +62,14 @@ def test_a_tile_reads_in_autocommit_and_the_pool_gets_a_transactional_connection
             c.close()
 
 
-def test_pooled_connections_whose_server_process_died_are_replaced(app, city, engine):
-    """The pre-ping (mapapp.db.session._ping) finds a connection whose backend is gone, so the
-    request gets a fresh one instead of an error."""
+@pytest.mark.parametrize("by", ["token", "session"])
+def test_pooled_connections_whose_server_process_died_are_replaced(app, city, engine, viewer, by):
+    """A request whose authentication finds its pooled connection dead (checked out without the
+    pre-ping, mapapp.web.auth._first_read) reads again on a fresh one; other checkouts' pre-ping
+    (mapapp.db.session._ping) finds it: the request gets a fresh connection instead of an error."""
     app_engine = app.extensions["mapapp"]["engine"]
-    token = {"Authorization": f"Bearer {city['token']}"}
-    client = app.test_client()
+    token = {"Authorization": f"Bearer {city['token']}"} if by == "token" else {}
+    client = app.test_client() if by == "token" else viewer
     assert client.get("/tiles/incidents/14/9327/4743.pbf", headers=token).status_code == 200
     held = [app_engine.connect() for _ in range(3)]
     pids = {c.connection.driver_connection.info.backend_pid for c in held}
@@ -104,3 +106,16 @@ def test_an_outage_is_logged_in_one_line_then_at_most_once_every_ten_seconds(app
     assert lines == ['database unavailable: connection failed: connection to server on socket "/x/.s.PGSQL.5432" failed',
                      'database unavailable: connection failed: connection to server on socket "/x/.s.PGSQL.5432" failed'
                      " (49 more answered 503 since the last line)"]
+
+
+def test_authentication_checks_out_without_the_pre_ping(app, city, viewer, monkeypatch):
+    from mapapp.db import session as db_session
+
+    pings = []
+    real = db_session._ping
+    engine = app.extensions["mapapp"]["engine"]
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: (pings.append(db_session._UNPINGED.get()), real(c))[1])
+    token = {"Authorization": f"Bearer {city['token']}"}
+    assert app.test_client().get("/tiles/incidents/14/9327/4743.pbf", headers=token).status_code == 200
+    assert viewer.get("/api/incidents?limit=1").status_code == 200  # authentication, then the view's own checkout
+    assert pings == [True, True, False]
