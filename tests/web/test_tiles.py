@@ -86,7 +86,8 @@ def test_etag_304_and_version(viewer, dispatcher):
     v2 = viewer.get("/tiles/incidents/version").json["version"]
     assert v2 != v
     fresh = viewer.get(f"/tiles/incidents/13/{x}/{y}.pbf?v={v2}", headers={"If-None-Match": r.headers["ETag"]})
-    assert fresh.status_code == 200
+    assert fresh.status_code == 200 and fresh.headers["ETag"] != r.headers["ETag"]
+    assert "immutable" in fresh.headers["Cache-Control"]  # the body's own version is the one asked for
 
 
 def test_tiles_need_login(app, city):
