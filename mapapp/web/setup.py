@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from contextlib import nullcontext
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import psycopg
