@@ -38,7 +38,7 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 def serve(url: str, home: Path, workers: int) -> tuple[subprocess.Popen, int]:
     """`mapapp serve` on a free loopback port, as production runs it; exits when it does not start.
     Its log goes to a file (named on failure): an unread pipe fills up at 64 KB (a database outage
-    logs a warning per 503), and then the server stalls on its next log line."""
+    under load once logged a warning per 503), and then the server stalls on its next log line."""
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix="mapapp-serve-", suffix=".log", delete=False)
     server = subprocess.Popen([str(ROOT / ".venv/bin/mapapp"), "serve", "--port", str(port), "--workers", str(workers)],

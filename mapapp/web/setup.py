@@ -136,7 +136,7 @@ def request_connection(ping: bool = True):
     instead of taking two. It is left outside any transaction for the next user. For a view
     marked with reads_one_statement_at_a_time it runs in autocommit. ping=False: checked out
     without the pool's pre-ping, for authentication, which reads first and, when the connection
-    turns out dead, reads again on a fresh one (mapapp.web.auth.first_read)."""
+    turns out dead, reads again on a fresh one (mapapp.web.auth._first_read)."""
     conn = g.get("_db")
     if conn is None:
         with nullcontext() if ping else unpinged():

@@ -95,3 +95,17 @@ def dispatcher(app, city):
     c = app.test_client()
     assert login(c, "dispatcher").status_code == 302
     return c
+
+
+@pytest.fixture
+def api(app, city):
+    """post(path, json) and get(path) with the dispatcher's API token."""
+    c = app.test_client()
+    headers = {"Authorization": f"Bearer {city['token']}"}
+
+    def post(path, json=None, **kw):
+        return c.post(path, json=json, headers=headers, **kw)
+
+    def get(path):
+        return c.get(path, headers=headers)
+    return post, get

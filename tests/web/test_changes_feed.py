@@ -3,20 +3,11 @@ whose id is below one already read, committed later (concurrent intake), is stil
 still changes the version (migration 0014)."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 
 from mapapp.incidents import queries as q
 
 CHANGES = "/api/incidents/changes"
-
-
-@pytest.fixture
-def api(app, city):
-    """POST and GET with the dispatcher's token."""
-    c = app.test_client()
-    headers = {"Authorization": f"Bearer {city['token']}"}
-    return (lambda path, body: c.post(path, json=body, headers=headers)), (lambda path: c.get(path, headers=headers))
 
 
 def _report(conn, lon: float) -> int:

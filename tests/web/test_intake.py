@@ -10,19 +10,6 @@ from mapapp.accounts.queries import create_token
 from mapapp.web.setup import ext
 
 
-@pytest.fixture
-def api(app, city):
-    c = app.test_client()
-    headers = {"Authorization": f"Bearer {city['token']}"}  # the dispatcher's token
-
-    def post(path, json=None, **kw):
-        return c.post(path, json=json, headers=headers, **kw)
-
-    def get(path):
-        return c.get(path, headers=headers)
-    return post, get
-
-
 def test_intake_assigns_grid_and_returns_deadline(api, engine):
     post, get = api
     r = post("/api/incidents", {"category": "public_order.theft", "lon": 24.942, "lat": 60.165,
