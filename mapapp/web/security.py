@@ -12,6 +12,7 @@ import secrets
 from urllib.parse import urlparse
 
 from flask import Flask, Response, g, request
+from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -60,17 +61,37 @@ def content_security_policy(nonce: str | None, tiles: str | None) -> str:
 
 
 def _headers(settings: Settings):
+    fixed = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+             ("Referrer-Policy", "same-origin"), ("Cross-Origin-Opener-Policy", "same-origin"))
+    without_nonce = content_security_policy(None, settings.tiles)  # the same for every API answer
+
     def add(response: Response) -> Response:
+        # one pass over the answer's few headers instead of a setdefault (a scan) per header: this
+        # runs on every request, tiles included (~20 us of the endpoint's overhead, bench_incidents)
         h = response.headers
-        h.setdefault("Content-Security-Policy", content_security_policy(g.get("csp_nonce"), settings.tiles))
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.is_secure:
-            h.setdefault("Strict-Transport-Security", "max-age=31536000")
+        present = {k.lower() for k in h.keys()}
+        nonce = g.get("csp_nonce")
+        if "content-security-policy" not in present:
+            h.add("Content-Security-Policy", content_security_policy(nonce, settings.tiles) if nonce else without_nonce)
+        for name, value in fixed:
+            if name.lower() not in present:
+                h.add(name, value)
+        if request.is_secure and "strict-transport-security" not in present:
+            h.add("Strict-Transport-Security", "max-age=31536000")
         return response
     return add
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer made once per key instead of
+    on every request (Flask builds it anew in open_session: ~30 us a request, tiles included)."""
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = getattr(self, "_serializer", None)
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
 
 
 def init(app: Flask, settings: Settings) -> None:
@@ -81,6 +102,7 @@ def init(app: Flask, settings: Settings) -> None:
         # behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host (client IP, https)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxies, x_proto=settings.proxies,
                                 x_host=settings.proxies)
+    app.session_interface = SessionCookies()
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["nonce_scripts"] = nonce_scripts
     app.after_request(_headers(settings))

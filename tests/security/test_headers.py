@@ -84,3 +84,24 @@ def test_passwords_are_stored_as_scrypt_hashes(db, city):
     with db.connect() as conn:
         hashes = conn.execute(text("SELECT password_hash FROM users")).scalars().all()
     assert hashes and all(h.startswith("scrypt:") for h in hashes)
+
+
+def test_a_header_the_view_set_is_kept_and_not_doubled(app, city):
+    r = app.test_client().get("/static/css/mapapp.css")  # the view sets no CSP; the hook adds one
+    assert len(r.headers.getlist("Content-Security-Policy")) == 1
+    assert len(r.headers.getlist("X-Content-Type-Options")) == 1  # also set by the language hook
+
+
+def test_session_signing_follows_a_new_secret_key(app, city):
+    """The signing serializer is kept between requests, but not past a change of key: a cookie
+    signed with the old key no longer logs anyone in."""
+    c = app.test_client()
+    login(c, "viewer")
+    assert c.get("/api/incidents").status_code == 200
+    old = app.secret_key
+    try:
+        app.secret_key = "another-key-" + old
+        assert c.get("/api/incidents").status_code == 401
+    finally:
+        app.secret_key = old
+    assert c.get("/api/incidents").status_code == 200
