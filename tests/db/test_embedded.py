@@ -5,7 +5,7 @@ import os
 
 from sqlalchemy import text
 
-from mapapp.db.embedded import SYSTEM_USER, cluster
+from mapapp.db.embedded import SERVER_MALLOC, SYSTEM_USER, cluster
 
 
 def test_cluster_listens_on_a_unix_socket_only(engine, db_home):
@@ -26,6 +26,16 @@ def test_server_does_not_run_as_root(engine, db_home):
         import pwd
 
         assert pwd.getpwuid(uid).pw_name == SYSTEM_USER
+
+
+def test_server_keeps_freed_memory_for_the_next_query(db_home):
+    """The postmaster runs with SERVER_MALLOC (its backends inherit it); a cluster started before
+    that setting existed is restarted by `mapapp db stop && mapapp db start`."""
+    pid = int((cluster(db_home).datadir / "postmaster.pid").read_text().split()[0])
+    environ = dict(item.split("=", 1) for item in
+                   open(f"/proc/{pid}/environ", "rb").read().decode().split("\0") if "=" in item)
+    for name, value in SERVER_MALLOC.items():
+        assert environ.get(name) == os.environ.get(name, value), name
 
 
 def test_start_is_idempotent(db_home):
