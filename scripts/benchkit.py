@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -37,10 +36,12 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 def serve(url: str, home: Path, workers: int) -> tuple[subprocess.Popen, int]:
     """`mapapp serve` on a free loopback port, as production runs it; exits when it does not start.
-    Its log goes to a file (named on failure): an unread pipe fills up at 64 KB (a database outage
-    under load once logged a warning per 503), and then the server stalls on its next log line."""
+    Its log goes to log/bench-serve.log in `home`, replaced by the next run (named on failure), not
+    to a pipe: an unread pipe fills up at 64 KB (a database outage under load once logged a
+    warning per 503), and then the server stalls on its next log line."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile("w+", prefix="mapapp-serve-", suffix=".log", delete=False)
+    (home / "log").mkdir(parents=True, exist_ok=True)
+    log = open(home / "log" / "bench-serve.log", "w")
     server = subprocess.Popen([str(ROOT / ".venv/bin/mapapp"), "serve", "--port", str(port), "--workers", str(workers)],
                               env={**os.environ, "DATABASE_URL": url, "MAPAPP_HOME": str(home)},
                               stdout=subprocess.DEVNULL, stderr=log, text=True)
