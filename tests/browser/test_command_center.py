@@ -54,6 +54,10 @@ def test_map_draws_grids_and_incidents(page, server, sample_city):
     assert "显示" in page.inner_text("#status")
     assert page.locator(".badge.simulated").count() >= 1  # simulated data is labelled
     shot(page, "command_center_zh")
+    overflowing = page.evaluate("""() => { const side = document.getElementById('controls').getBoundingClientRect();
+        return [...document.querySelectorAll('#controls select, #controls input')]
+          .filter(e => e.getBoundingClientRect().right > side.right).map(e => e.id); }""")
+    assert overflowing == [], f"controls wider than the side panel: {overflowing}"
     point_zoom = page.evaluate("() => JSON.parse(document.getElementById('mapapp-config').textContent).pointZoom")
     page.evaluate("(z) => { const cfg = JSON.parse(document.getElementById('mapapp-config').textContent);"
                   " window[cfg.layers.map].setZoom(z); }", point_zoom + 1)
