@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -28,12 +29,12 @@ def test_server_does_not_run_as_root(engine, db_home):
         assert pwd.getpwuid(uid).pw_name == SYSTEM_USER
 
 
-def test_server_keeps_freed_memory_for_the_next_query(db_home):
+def test_server_runs_with_the_malloc_settings(db_home):
     """The postmaster runs with SERVER_MALLOC (its backends inherit it); a cluster started before
     that setting existed is restarted by `mapapp db stop && mapapp db start`."""
     pid = int((cluster(db_home).datadir / "postmaster.pid").read_text().split()[0])
     environ = dict(item.split("=", 1) for item in
-                   open(f"/proc/{pid}/environ", "rb").read().decode().split("\0") if "=" in item)
+                   Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in item)
     for name, value in SERVER_MALLOC.items():
         assert environ.get(name) == os.environ.get(name, value), name
 

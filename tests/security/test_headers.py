@@ -86,10 +86,10 @@ def test_passwords_are_stored_as_scrypt_hashes(db, city):
     assert hashes and all(h.startswith("scrypt:") for h in hashes)
 
 
-def test_a_header_the_view_set_is_kept_and_not_doubled(app, city):
-    r = app.test_client().get("/static/css/mapapp.css")  # the view sets no CSP; the hook adds one
+def test_security_headers_are_not_doubled(app, city):
+    r = app.test_client().get("/static/css/mapapp.css")
     assert len(r.headers.getlist("Content-Security-Policy")) == 1
-    assert len(r.headers.getlist("X-Content-Type-Options")) == 1  # also set by the language hook
+    assert len(r.headers.getlist("X-Content-Type-Options")) == 1  # the language hook sets it first
 
 
 def test_session_signing_follows_a_new_secret_key(app, city):
