@@ -76,6 +76,9 @@ def db_start() -> None:
     except EmbeddedError as exc:
         raise _fail(exc) from exc
     click.echo(f"database {'started' if started else 'already running'}: {c.socketdir}")
+    if c.lacks_server_malloc():
+        click.echo("note: the server was started without its memory settings (SERVER_MALLOC in "
+                   "mapapp/db/embedded.py); `mapapp db stop` and `mapapp db start` apply them")
 
 
 @db.command("stop")

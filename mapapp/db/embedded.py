@@ -186,9 +186,26 @@ class Cluster:
         return True
 
     def status(self) -> dict:
+        running = self.running()
         return {"home": str(self.home), "initialised": self.initialised(),
-                "running": self.running(), "socket": str(self.socketdir), "url": self.app_url(),
-                "owner_url": self.url()}
+                "running": running, "socket": str(self.socketdir), "url": self.app_url(),
+                "owner_url": self.url(), "server_malloc": self.server_malloc() if running else None}
+
+    def server_malloc(self) -> dict | None:
+        """The SERVER_MALLOC variables the running server has (missing ones absent), or None when
+        its environment cannot be read (not running, or another user's process)."""
+        try:
+            pid = int((self.datadir / "postmaster.pid").read_text().split()[0])
+            raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            return None
+        environ = dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+        return {k: environ[k] for k in SERVER_MALLOC if k in environ}
+
+    def lacks_server_malloc(self) -> bool:
+        """Running, readable, and started without the settings (before they existed)."""
+        found = self.server_malloc()
+        return found is not None and any(k not in found for k in SERVER_MALLOC)
 
     def psql(self, sql: str, dbname: str = "postgres", role: str = DB_USER) -> str:
         """Run SQL with psql as `role` (the owner unless told) and return its unaligned output."""

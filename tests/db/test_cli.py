@@ -113,3 +113,15 @@ def test_serve_runs_gunicorn_workers_that_answer(db, tmp_path):
         out, err = server.communicate(timeout=30)
     assert "2 workers x 2 threads" in out
     assert err.count("Booting worker") == 2
+
+
+def test_db_start_says_when_the_running_server_lacks_its_memory_settings(db_home, monkeypatch):
+    from mapapp.db import embedded
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("MAPAPP_HOME", str(db_home))
+    r = CliRunner().invoke(main, ["db", "start"], catch_exceptions=False)
+    assert r.exit_code == 0 and "already running" in r.output and "memory settings" not in r.output
+    monkeypatch.setattr(embedded.Cluster, "server_malloc", lambda self: {})  # as one started before them
+    r = CliRunner().invoke(main, ["db", "start"], catch_exceptions=False)
+    assert "memory settings" in r.output and "mapapp db stop" in r.output

@@ -30,13 +30,16 @@ def test_server_does_not_run_as_root(engine, db_home):
 
 
 def test_server_runs_with_the_malloc_settings(db_home):
-    """The postmaster runs with SERVER_MALLOC (its backends inherit it); a cluster started before
-    that setting existed is restarted by `mapapp db stop && mapapp db start`."""
-    pid = int((cluster(db_home).datadir / "postmaster.pid").read_text().split()[0])
+    """The postmaster runs with SERVER_MALLOC (its backends inherit it), and status says so; a
+    cluster started before that setting existed is restarted by `mapapp db stop && mapapp db start`."""
+    c = cluster(db_home)
+    pid = int((c.datadir / "postmaster.pid").read_text().split()[0])
     environ = dict(item.split("=", 1) for item in
                    Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in item)
     for name, value in SERVER_MALLOC.items():
         assert environ.get(name) == os.environ.get(name, value), name
+    assert c.status()["server_malloc"] == {k: environ[k] for k in SERVER_MALLOC}
+    assert not c.lacks_server_malloc()
 
 
 def test_start_is_idempotent(db_home):
