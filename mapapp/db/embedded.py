@@ -25,10 +25,10 @@ PORT = 5432  # only names the socket file; the server listens on no TCP address
 PG_VERSION = "15"
 # glibc malloc for the server's processes (every backend inherits the postmaster's): memory under
 # 8 MB a chunk is taken from the heap, and up to 16 MB freed at its top is kept instead of given
-# back. With glibc's defaults a backend gave back what a dense tile had used and faulted it in
-# again on the next one: ~1,500 minor page faults, about 4 ms of a 15 ms z17 tile, on the app's
-# connections (bench_incidents; measured with /proc/<pid>/stat, 2026-11-24). The cost: a backend
-# may hold up to 16 MB it is not using. Settings already in the environment win.
+# back. With glibc's defaults a backend could give back what a dense tile had used and fault it in
+# again on the next one: ~1,500 minor page faults, about 4 ms of a 15 ms z17 tile (counted with
+# /proc/<pid>/stat around tile requests, 2026-11-24; README, Benchmarks). The cost: a backend may
+# hold up to 16 MB it is not using. Settings already in the environment win.
 SERVER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(8 << 20), "MALLOC_TRIM_THRESHOLD_": str(16 << 20)}
 
 
