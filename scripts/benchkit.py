@@ -41,10 +41,10 @@ def serve(url: str, home: Path, workers: int) -> tuple[subprocess.Popen, int]:
     warning per 503), and then the server stalls on its next log line."""
     port = free_port()
     (home / "log").mkdir(parents=True, exist_ok=True)
-    log = open(home / "log" / "bench-serve.log", "w")
-    server = subprocess.Popen([str(ROOT / ".venv/bin/mapapp"), "serve", "--port", str(port), "--workers", str(workers)],
-                              env={**os.environ, "DATABASE_URL": url, "MAPAPP_HOME": str(home)},
-                              stdout=subprocess.DEVNULL, stderr=log, text=True)
+    with open(home / "log" / "bench-serve.log", "w") as log:  # the server keeps its own handle
+        server = subprocess.Popen([str(ROOT / ".venv/bin/mapapp"), "serve", "--port", str(port), "--workers", str(workers)],
+                                  env={**os.environ, "DATABASE_URL": url, "MAPAPP_HOME": str(home)},
+                                  stdout=subprocess.DEVNULL, stderr=log, text=True)
     for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).close()

@@ -191,16 +191,21 @@ class Cluster:
                 "running": running, "socket": str(self.socketdir), "url": self.app_url(),
                 "owner_url": self.url(), "server_malloc": self.server_malloc() if running else None}
 
-    def server_malloc(self) -> dict | None:
-        """The SERVER_MALLOC variables the running server has (missing ones absent), or None when
-        its environment cannot be read (not running, or another user's process)."""
+    def server_environ(self) -> dict | None:
+        """The running server's environment, or None when it cannot be read (not running, or
+        another user's process)."""
         try:
             pid = int((self.datadir / "postmaster.pid").read_text().split()[0])
             raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
         except (OSError, ValueError, IndexError):
             return None
-        environ = dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
-        return {k: environ[k] for k in SERVER_MALLOC if k in environ}
+        return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+
+    def server_malloc(self) -> dict | None:
+        """The SERVER_MALLOC variables the running server has (missing ones absent), or None when
+        its environment cannot be read."""
+        environ = self.server_environ()
+        return None if environ is None else {k: environ[k] for k in SERVER_MALLOC if k in environ}
 
     def lacks_server_malloc(self) -> bool:
         """Running, readable, and started without the settings (before they existed)."""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from sqlalchemy import text
 
@@ -33,9 +32,8 @@ def test_server_runs_with_the_malloc_settings(db_home):
     """The postmaster runs with SERVER_MALLOC (its backends inherit it), and status says so; a
     cluster started before that setting existed is restarted by `mapapp db stop && mapapp db start`."""
     c = cluster(db_home)
-    pid = int((c.datadir / "postmaster.pid").read_text().split()[0])
-    environ = dict(item.split("=", 1) for item in
-                   Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in item)
+    environ = c.server_environ()
+    assert environ is not None and "PATH" in environ  # read as the server sees it
     for name, value in SERVER_MALLOC.items():
         assert environ.get(name) == os.environ.get(name, value), name
     assert c.status()["server_malloc"] == {k: environ[k] for k in SERVER_MALLOC}
